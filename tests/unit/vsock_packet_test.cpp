@@ -25,7 +25,7 @@ std::span<const std::uint8_t> as_bytes(std::string_view text) {
 // A heap copy of bytes[0, n) with nothing after it: any read past n is an ASan error.
 struct ExactBuffer {
     explicit ExactBuffer(std::span<const std::uint8_t> bytes)
-        : size(bytes.size()), data(new std::uint8_t[bytes.size() ? bytes.size() : 1]) {
+        : size(bytes.size()), data(new std::uint8_t[bytes.size()]) {
         if (size) std::memcpy(data.get(), bytes.data(), size);
     }
     std::span<const std::uint8_t> span() const { return {data.get(), size}; }
