@@ -50,8 +50,9 @@ constexpr auto d2h = Direction::device_to_host;
 class CaptureBuilder {
 public:
     // Appends the records carrying one transfer; returns the frame number of the last one.
-    int transfer(Direction direction, const Bytes& bytes, std::optional<std::uint32_t> original_length = {}) {
-        for (const RecordPart& part : split_transfer({direction, 0, false, original_length}, bytes)) {
+    int transfer(Direction direction, const Bytes& bytes, std::optional<std::uint32_t> original_length = {},
+                 bool drops_before = false) {
+        for (const RecordPart& part : split_transfer({direction, 0, drops_before, original_length}, bytes)) {
             records_.push_back(build_record(part));
         }
         return frame();
@@ -103,7 +104,7 @@ struct Session {
     int sync_host, sync_device, connect, accept, two_packets, reply, echo, echo_reply, pause_on, pause_off, fifty,
         big_first, big_last, finish, reset, connect_web, accept_web, bad_magic, past_end, short_header,
         unknown_type, never_connected, after_reset, bad_version, too_short, orphan_fragment, truncated,
-        sync_not_last, connect_late, accept_and_data_late;
+        sync_not_last, connect_late, accept_and_data_late, after_drops;
     Bytes big_payload;
 };
 
@@ -184,6 +185,7 @@ Session make_session() {
     s.connect_late = c.transfer(h2d, packets({{PacketType::connect, late, ""}}));
     s.accept_and_data_late =
         c.transfer(d2h, packets({{PacketType::accept, late, ""}, {PacketType::data, late, "still decoding"}}));
+    s.after_drops = c.transfer(h2d, packets({{PacketType::data, late, "after a gap"}}), std::nullopt, true);
     return s;
 }
 
@@ -318,7 +320,7 @@ TEST_CASE("vsock dissector: loads without a Lua error and decodes every record o
     }
 }
 
-TEST_CASE("vsock dissector: header fields, payloads, Sync version and Pause flag decode as written") {
+TEST_CASE("vsock dissector: header fields and payloads and Sync version and Pause flag decode as written") {
     Fixture fx;
     const Session& s = fx.session;
     const Tshark run = run_tshark(
@@ -379,7 +381,7 @@ TEST_CASE("vsock dissector: header fields, payloads, Sync version and Pause flag
     CHECK(big.at(10) == hex(s.big_payload));
 }
 
-TEST_CASE("vsock dissector: Info column names each packet with its endpoints, sender first") {
+TEST_CASE("vsock dissector: Info column names each packet with its endpoints sender first") {
     Fixture fx;
     const Session& s = fx.session;
     const Tshark run = run_tshark(fx.capture, fields_args({"_ws.col.Info"}));
@@ -450,6 +452,8 @@ TEST_CASE("vsock dissector: malformed transfers raise expert infos exactly where
         {"usbvsock.bad_record", {s.bad_version, s.too_short}},
         {"usbvsock.missing_fragment", {s.orphan_fragment}},
         {"usbvsock.payload_cut", {s.truncated}},
+        {"usbvsock.drops", {s.after_drops}},
+        {"usbvsock.flags.drops_before == 1", {s.after_drops}},
     };
     for (const Expect& e : expected) {
         CAPTURE(e.expert);
@@ -470,7 +474,8 @@ TEST_CASE("vsock dissector: malformed transfers raise expert infos exactly where
 
     // Good records around the bad ones carry no expert info at all.
     CHECK(frames_matching(fx.capture, "_ws.expert && frame.number <= " + std::to_string(s.accept_web)).empty());
-    CHECK(frames_matching(fx.capture, "_ws.expert && frame.number >= " + std::to_string(s.connect_late)).empty());
+    CHECK(frames_matching(fx.capture, "_ws.expert && frame.number >= " + std::to_string(s.connect_late)) ==
+          std::vector<int>{s.after_drops});
 }
 
 TEST_CASE("vsock dissector: display filters select exactly the expected packets") {
