@@ -87,7 +87,7 @@ local e = {
         expert.group.PROTOCOL, expert.severity.WARN),
     bad_pause = ProtoExpert.new("usbvsock.bad_pause", "Pause payload is not exactly 1 byte",
         expert.group.PROTOCOL, expert.severity.WARN),
-    not_connected = ProtoExpert.new("usbvsock.not_connected", "Data on an address pair that was never connected",
+    not_connected = ProtoExpert.new("usbvsock.not_connected", "Data on an address pair that is not connected",
         expert.group.SEQUENCE, expert.severity.WARN),
     missing_fragment = ProtoExpert.new("usbvsock.missing_fragment", "Fragment out of sequence: part of the transfer is missing",
         expert.group.SEQUENCE, expert.severity.WARN),

@@ -614,3 +614,26 @@ TEST_CASE("vsock dissector: random and mangled records never make the script fai
     CHECK(frames_matching(path, script_failure_filter).empty());
     CHECK_FALSE(frames_matching(path, "usbvsock.bad_record && frame.len == 0").empty());
 }
+
+TEST_CASE("vsock dissector: on a second pass the fragments point to the record that completes them") {
+    Fixture fx;
+    const Session& s = fx.session;
+    const Tshark run = run_tshark(fx.capture, [] {
+        auto args = fields_args({"usbvsock.reassembled_in", "usbvsock.fragment_frames", "_ws.col.Info"});
+        args.insert(args.begin(), "-2");
+        return args;
+    }());
+    REQUIRE_MESSAGE(run.status == 0, run.err);
+    const auto rows = fields_by_frame(run);
+    std::string fragment_frames;
+    for (int frame = s.big_first; frame <= s.big_last; ++frame) {
+        fragment_frames += (frame == s.big_first ? "" : ",") + std::to_string(frame);
+        if (frame < s.big_last) CHECK(rows.at(frame).at(0) == std::to_string(s.big_last));
+    }
+    CHECK(rows.at(s.big_last).at(1) == fragment_frames);
+    // A second pass shows what the first did: connection tracking is not run twice.
+    CHECK(rows.at(s.after_reset).at(2) == "Data 2:5001 → 3:22 len=4");
+    CHECK(frames_matching(fx.capture, "usbvsock.not_connected") == std::vector<int>{s.never_connected, s.after_reset});
+    const Tshark two_pass = run_tshark(fx.capture, {"-2", "-Y", "usbvsock.not_connected", "-T", "fields", "-e", "frame.number"});
+    CHECK(two_pass.out == std::to_string(s.never_connected) + "\n" + std::to_string(s.after_reset) + "\n");
+}
