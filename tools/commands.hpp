@@ -6,5 +6,6 @@ namespace spicecap::cli {
 int install_command(int argc, char** argv);
 int uninstall_command(int argc, char** argv);
 int record_command(int argc, char** argv);
+int demo_command(int argc, char** argv);
 
 }  // namespace spicecap::cli
