@@ -204,7 +204,7 @@ TEST_CASE("spice link reply encodes byte for byte and round-trips") {
     CHECK(parsed->channel_caps == reply.channel_caps);
 }
 
-TEST_CASE("spice fixed-size link messages encode, parse and reject wrong sizes") {
+TEST_CASE("spice fixed-size link messages encode and parse and reject wrong sizes") {
     CHECK(SpiceLinkAuthMechanism{auth_mechanism::spice}.encode() == hex("01000000"));
     CHECK(SpiceLinkResult{link_err::permission_denied}.encode() == hex("07000000"));
     CHECK(SpiceLinkAuthMechanism::parse(hex("02000000"))->mechanism == auth_mechanism::sasl);
