@@ -224,27 +224,34 @@ std::vector<Frame> run_tshark(const std::string& pcap, bool two_pass) {
         frames.push_back({num(cols[0]), num(cols[1]), num(cols[2]), num(cols[3]), cols[4], cols[5], cols[6],
                           cols[7], cols[8], cols[9], cols[10]});
     }
-    std::filesystem::remove_all(config);
-    std::filesystem::remove(pcap + ".stderr");
     return frames;
 }
 
 /// How many TCP segments a message of `bytes` becomes.
 std::size_t segments(std::size_t bytes) { return (bytes + kMaxSegmentPayload - 1) / kMaxSegmentPayload; }
 
-std::string temp_pcap(const char* name) {
-    const char* dir = std::getenv("TMPDIR");
-    return std::string(dir ? dir : "/tmp") + "/spicecap-test-" + std::to_string(getpid()) + "-" + name;
-}
+/// A pcap path in $TMPDIR (or /tmp) whose file and tshark side files (stderr, empty configuration
+/// directory) are removed however the test ends, unless SPICECAP_KEEP_PCAP is set: then the pcap stays
+/// and its path is printed, to open it in Wireshark.
+struct TempPcap {
+    std::string path;
 
-/// Removes the pcap unless SPICECAP_KEEP_PCAP is set (then says where it is, to open it in Wireshark).
-void remove_pcap(const std::string& pcap) {
-    if (std::getenv("SPICECAP_KEEP_PCAP")) {
-        std::fprintf(stderr, "kept %s\n", pcap.c_str());
-        return;
+    explicit TempPcap(const char* name) {
+        const char* dir = std::getenv("TMPDIR");
+        path = std::string(dir ? dir : "/tmp") + "/spicecap-test-" + std::to_string(getpid()) + "-" + name;
     }
-    std::filesystem::remove(pcap);
-}
+    TempPcap(const TempPcap&) = delete;
+    TempPcap& operator=(const TempPcap&) = delete;
+    ~TempPcap() {
+        std::error_code ignored;
+        std::filesystem::remove_all(path + ".wsconfig", ignored);
+        std::filesystem::remove(path + ".stderr", ignored);
+        if (std::getenv("SPICECAP_KEEP_PCAP"))
+            std::fprintf(stderr, "kept %s\n", path.c_str());
+        else
+            std::filesystem::remove(path, ignored);
+    }
+};
 
 std::vector<std::string> split(const std::string& s, char sep) {
     std::vector<std::string> parts;
@@ -334,19 +341,19 @@ void check_decoding(const std::vector<SessionChannel>& channels, const std::vect
 
 TEST_CASE("tshark decodes a synthetic SPICE session with mini headers message by message") {
     const auto channels = build_session(HeaderMode::mini, false);
-    const std::string pcap = temp_pcap("spice-mini.pcap");
+    const TempPcap tmp("spice-mini.pcap");
+    const std::string& pcap = tmp.path;
     write_session(channels, /*handshake=*/true, pcap);
     SUBCASE("one pass, as in a live capture") { check_decoding(channels, run_tshark(pcap, false)); }
     SUBCASE("two passes, as when Wireshark reopens a file") { check_decoding(channels, run_tshark(pcap, true)); }
-    remove_pcap(pcap);
 }
 
 TEST_CASE("tshark decodes a synthetic SPICE session with full headers and every builder") {
     const auto channels = build_session(HeaderMode::full, true);
-    const std::string pcap = temp_pcap("spice-full.pcap");
+    const TempPcap tmp("spice-full.pcap");
+    const std::string& pcap = tmp.path;
     write_session(channels, /*handshake=*/false, pcap);
     check_decoding(channels, run_tshark(pcap, false));
-    remove_pcap(pcap);
 }
 
 TEST_CASE("tshark keeps decoding SPICE after records dropped mid-stream") {
@@ -358,8 +365,8 @@ TEST_CASE("tshark keeps decoding SPICE after records dropped mid-stream") {
     display[6].dropped = true;  // the 200 KiB DRAW_COPY
     display[8].dropped = true;  // STREAM_CREATE
     channels[2].messages[6].dropped = true;  // inputs KEY_UP (client direction)
-    const std::string pcap = temp_pcap("spice-drops.pcap");
+    const TempPcap tmp("spice-drops.pcap");
+    const std::string& pcap = tmp.path;
     write_session(channels, /*handshake=*/true, pcap);
     check_decoding(channels, run_tshark(pcap, false), /*gaps_expected=*/true);
-    remove_pcap(pcap);
 }
