@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "spicecap/expected.hpp"
+#include "spicecap/header_mode.hpp"
 
 namespace spicecap {
 
@@ -47,9 +48,6 @@ std::optional<ChannelType> channel_from_number(std::uint8_t number) noexcept;
 /// Which way a SPICE message travels on its channel's TCP connection.
 enum class SpiceDirection : std::uint8_t { client_to_server = 0, server_to_client = 1 };
 
-/// The data header both sides use after the link stage: the 6-byte mini header when both link messages
-/// announced SPICE_COMMON_CAP_MINI_HEADER, the 18-byte full header otherwise.
-enum class HeaderMode : std::uint8_t { mini, full };
 
 // ---------------------------------------------------------------------------------------------------------
 // Capabilities

@@ -1,0 +1,149 @@
+// RECORD and DROP bodies (docs/protocol.md §4, §5).
+#include "spicecap/record.hpp"
+
+#include <array>
+#include <cstring>
+
+namespace spicecap {
+
+namespace {
+
+constexpr std::array<std::string_view, kMaxSpiceChannelType + 1> kSpiceChannelNames = {
+    "",     "main", "display", "inputs", "cursor", "playback", "record", "tunnel", "smartcard", "usbredir",
+    "port", "webdav"};
+
+void store_u32le(std::uint8_t* p, std::uint32_t v) noexcept {
+    for (int i = 0; i < 4; ++i) p[i] = static_cast<std::uint8_t>(v >> (8 * i));
+}
+void store_u64le(std::uint8_t* p, std::uint64_t v) noexcept {
+    for (int i = 0; i < 8; ++i) p[i] = static_cast<std::uint8_t>(v >> (8 * i));
+}
+std::uint32_t load_u32le(const std::uint8_t* p) noexcept {
+    std::uint32_t v = 0;
+    for (int i = 3; i >= 0; --i) v = v << 8 | p[i];
+    return v;
+}
+std::uint64_t load_u64le(const std::uint8_t* p) noexcept {
+    std::uint64_t v = 0;
+    for (int i = 7; i >= 0; --i) v = v << 8 | p[i];
+    return v;
+}
+
+Unexpected<RecordError> reject(RecordErrorKind kind, std::string message) {
+    return Unexpected{RecordError{kind, std::move(message)}};
+}
+
+}  // namespace
+
+std::optional<std::string_view> spice_channel_name(std::uint8_t channel_type) noexcept {
+    if (channel_type == 0 || channel_type > kMaxSpiceChannelType) return std::nullopt;
+    return kSpiceChannelNames[channel_type];
+}
+
+std::optional<std::uint8_t> spice_channel_type_from_name(std::string_view name) noexcept {
+    for (std::uint8_t type = 1; type <= kMaxSpiceChannelType; ++type) {
+        if (kSpiceChannelNames[type] == name) return type;
+    }
+    return std::nullopt;
+}
+
+std::string_view stream_kind_name(StreamKind kind) noexcept {
+    return kind == StreamKind::spice ? "spice" : "usbvsock";
+}
+
+std::optional<StreamKind> stream_kind_from_name(std::string_view name) noexcept {
+    if (name == "spice") return StreamKind::spice;
+    if (name == "usbvsock") return StreamKind::usb_vsock;
+    return std::nullopt;
+}
+
+void RecordHeader::encode_to(std::uint8_t* out) const noexcept {
+    out[0] = static_cast<std::uint8_t>(kind);
+    out[1] = static_cast<std::uint8_t>(direction);
+    out[2] = channel_type;
+    out[3] = channel_id;
+    store_u32le(out + kSessionOffset, session);
+    store_u64le(out + kTimestampOffset, timestamp_ns);
+    store_u32le(out + 16, flags);
+}
+
+Expected<RecordHeader, RecordError> RecordHeader::parse(std::span<const std::uint8_t> bytes) {
+    if (bytes.size() < kSize) {
+        return reject(RecordErrorKind::too_short,
+                      "record header needs " + std::to_string(kSize) + " bytes, got " + std::to_string(bytes.size()));
+    }
+    const std::uint8_t* p = bytes.data();
+    RecordHeader h;
+    if (p[0] != static_cast<std::uint8_t>(StreamKind::spice) && p[0] != static_cast<std::uint8_t>(StreamKind::usb_vsock)) {
+        return reject(RecordErrorKind::bad_kind, "unknown stream kind " + std::to_string(p[0]));
+    }
+    h.kind = static_cast<StreamKind>(p[0]);
+    if (p[1] > 1) return reject(RecordErrorKind::bad_direction, "direction " + std::to_string(p[1]) + " is not 0 or 1");
+    h.direction = static_cast<Direction>(p[1]);
+    h.channel_type = p[2];
+    h.channel_id = p[3];
+    h.session = load_u32le(p + kSessionOffset);
+    h.timestamp_ns = load_u64le(p + kTimestampOffset);
+    h.flags = load_u32le(p + 16);
+    if (h.kind == StreamKind::spice) {
+        if (!spice_channel_name(h.channel_type)) {
+            return reject(RecordErrorKind::bad_channel_type,
+                          "SPICE channel type " + std::to_string(h.channel_type) + " is outside 1..11");
+        }
+        if (h.flags & ~kRecordKnownFlags) {
+            return reject(RecordErrorKind::bad_flags, "undefined flag bits in " + std::to_string(h.flags));
+        }
+    } else {
+        if (h.channel_type != 0) {
+            return reject(RecordErrorKind::bad_channel_type,
+                          "USB vsock records have channel type 0, got " + std::to_string(h.channel_type));
+        }
+        if (h.flags != 0) return reject(RecordErrorKind::bad_flags, "USB vsock records have flags 0, got " + std::to_string(h.flags));
+    }
+    return h;
+}
+
+Expected<Record, RecordError> Record::parse(std::span<const std::uint8_t> body) {
+    auto header = RecordHeader::parse(body);
+    if (!header) return Unexpected{header.error()};
+    return Record{*header, body.subspan(RecordHeader::kSize)};
+}
+
+void DropNotice::encode_to(std::uint8_t* out) const noexcept {
+    where.encode_to(out);
+    store_u64le(out + RecordHeader::kSize, records);
+    store_u64le(out + RecordHeader::kSize + 8, bytes);
+}
+
+Expected<DropNotice, RecordError> DropNotice::parse(std::span<const std::uint8_t> body) {
+    if (body.size() < kSize) {
+        return reject(RecordErrorKind::too_short,
+                      "DROP body needs " + std::to_string(kSize) + " bytes, got " + std::to_string(body.size()));
+    }
+    if (body.size() > kSize) {
+        return reject(RecordErrorKind::trailing_bytes,
+                      "DROP body is " + std::to_string(kSize) + " bytes, got " + std::to_string(body.size()));
+    }
+    auto where = RecordHeader::parse(body);
+    if (!where) return Unexpected{where.error()};
+    if (where->flags != 0) return reject(RecordErrorKind::bad_flags, "DROP flags must be 0, got " + std::to_string(where->flags));
+    return DropNotice{*where, load_u64le(body.data() + RecordHeader::kSize), load_u64le(body.data() + RecordHeader::kSize + 8)};
+}
+
+void append_record_frame(ByteBuffer& out, const RecordHeader& header, std::span<const std::uint8_t> payload) {
+    const std::size_t body = RecordHeader::kSize + payload.size();
+    const std::size_t start = out.size();
+    append_frame_prefix(out, FrameType::record, body);
+    out.resize(start + kFramePrefixBytes + RecordHeader::kSize);
+    header.encode_to(out.data() + start + kFramePrefixBytes);
+    out.insert(out.end(), payload.begin(), payload.end());
+}
+
+void append_drop_frame(ByteBuffer& out, const DropNotice& notice) {
+    const std::size_t start = out.size();
+    append_frame_prefix(out, FrameType::drop, DropNotice::kSize);
+    out.resize(start + kFramePrefixBytes + DropNotice::kSize);
+    notice.encode_to(out.data() + start + kFramePrefixBytes);
+}
+
+}  // namespace spicecap
