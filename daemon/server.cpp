@@ -1,0 +1,98 @@
+// Accepting, peer checks, the retention tick and shutdown (see server.hpp).
+#include "server.hpp"
+
+#include <chrono>
+#include <csignal>
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/use_awaitable.hpp>
+#include <unistd.h>
+
+#include "connection.hpp"
+#include "log.hpp"
+
+namespace spicecap::daemon {
+
+Server::Server(asio::io_context& io, Listener listener, const DaemonLimits& limits)
+    : io_(io),
+      listener_(std::move(listener)),
+      hub_(limits, listener_.path),
+      signals_(io, SIGTERM, SIGINT),
+      tick_(io) {}
+
+Server::~Server() { remove_socket_file(listener_); }
+
+void Server::start() {
+    signals_.async_wait([this](std::error_code ec, int signal_number) {
+        if (!ec) shutdown(signal_number);
+    });
+    asio::co_spawn(io_, accept_loop(), asio::detached);
+    asio::co_spawn(io_, tick_loop(), asio::detached);
+}
+
+asio::awaitable<void> Server::accept_loop() {
+    const uid_t own_uid = ::geteuid();
+    while (!stopping_) {
+        std::error_code ec;
+        Connection::Socket socket = co_await listener_.acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+        if (stopping_) break;
+        if (ec) {
+            // Out of file descriptors or similar: say so and retry shortly instead of spinning.
+            log(LogLevel::error, "accept failed: ", ec.message());
+            asio::steady_timer pause(io_, std::chrono::milliseconds(100));
+            co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+            continue;
+        }
+        const std::uint64_t number = next_connection_++;
+        auto peer = peer_credentials(socket.native_handle());
+        if (!peer || peer->uid != own_uid) {
+            hub_.totals().refused_connections += 1;
+            log(LogLevel::warning, "connection #", number, " refused: peer uid ",
+                peer ? std::to_string(peer->uid) : std::string("unknown"), " (pid ", peer ? peer->pid : 0,
+                ") is not the daemon's uid ", own_uid);
+            socket.close(ec);
+            continue;
+        }
+        if (!hub_.try_add_other()) {
+            hub_.totals().refused_connections += 1;
+            log(LogLevel::warning, "connection #", number, " (pid ", peer->pid,
+                ") refused: too many connections without HELLO or control (limit ",
+                hub_.limits().max_other_connections, ")");
+            socket.close(ec);
+            continue;
+        }
+        auto connection = std::make_shared<Connection>(hub_, std::move(socket), number, *peer,
+                                                       [this](std::uint64_t n) { connections_.erase(n); });
+        connections_.emplace(number, connection);
+        connection->start();
+    }
+}
+
+asio::awaitable<void> Server::tick_loop() {
+    while (!stopping_) {
+        tick_.expires_after(std::chrono::seconds(1));
+        std::error_code ec;
+        co_await tick_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        if (stopping_) break;
+        hub_.enforce_retention(realtime_ns());
+    }
+}
+
+void Server::shutdown(int signal_number) {
+    if (stopping_) return;
+    stopping_ = true;
+    log(LogLevel::notice, "received ", signal_number == SIGTERM ? "SIGTERM" : "SIGINT", ", shutting down");
+    std::error_code ignored;
+    listener_.acceptor.close(ignored);
+    remove_socket_file(listener_);
+    tick_.cancel();
+    auto connections = connections_;  // stop() may make connections forget themselves
+    for (auto& [number, weak] : connections) {
+        if (auto c = weak.lock()) c->stop();
+    }
+    signals_.cancel();
+}
+
+}  // namespace spicecap::daemon

@@ -1,0 +1,70 @@
+# Shared setup of the end-to-end tests: a private HOME, XDG folders and daemon socket per test (never the
+# user's), the real spicecapd, the extcap registered with `spicecap install`, and real tshark.
+#
+# Tests source this file, then call the helpers. BUILD_DIR is the CMake build folder (CTest sets it).
+set -euo pipefail
+
+: "${BUILD_DIR:?BUILD_DIR must name the build folder}"
+SOURCE_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+SPICECAPD="$BUILD_DIR/daemon/spicecapd"
+SPICECAP="$BUILD_DIR/tools/spicecap"
+EXTCAP="$BUILD_DIR/extcap/spicecap-extcap"
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/spicecap-e2e.XXXXXX")
+export HOME="$WORK/home" XDG_CONFIG_HOME="$WORK/home/.config" XDG_RUNTIME_DIR="$WORK/run"
+mkdir -p "$HOME" "$XDG_CONFIG_HOME" "$XDG_RUNTIME_DIR"
+chmod 0700 "$XDG_RUNTIME_DIR"
+export SPICECAP_SOCKET="$XDG_RUNTIME_DIR/spicecap/spicecapd.sock"
+DAEMON_PID=""
+BACKGROUND_PIDS=()
+
+cleanup() {
+  local status=$?
+  for pid in "${BACKGROUND_PIDS[@]}" $DAEMON_PID; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  if [ "$status" -ne 0 ]; then
+    echo "--- test failed (exit $status); daemon log:" >&2
+    cat "$WORK/spicecapd.log" >&2 2>/dev/null || true
+  fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+pass() { echo "ok: $*"; }
+
+# Waits (up to $2 seconds, default 5) until the file $1 exists.
+wait_for_file() {
+  local deadline=$((SECONDS + ${2:-5}))
+  until [ -e "$1" ]; do
+    [ $SECONDS -lt $deadline ] || fail "timed out waiting for $1"
+    sleep 0.05
+  done
+}
+
+start_daemon() {
+  "$SPICECAPD" "$@" >"$WORK/spicecapd.log" 2>&1 &
+  DAEMON_PID=$!
+  wait_for_file "$SPICECAP_SOCKET"
+}
+
+stop_daemon() {
+  [ -n "$DAEMON_PID" ] || return 0
+  kill "$DAEMON_PID" 2>/dev/null || true
+  wait "$DAEMON_PID" 2>/dev/null || true
+  DAEMON_PID=""
+}
+
+install_extcap() {
+  "$SPICECAP" install >"$WORK/install.log" 2>&1 || { cat "$WORK/install.log" >&2; fail "spicecap install failed"; }
+}
+
+# Runs in the background and remembers the pid for cleanup; the pid is in $LAST_PID.
+background() {
+  "$@" &
+  LAST_PID=$!
+  BACKGROUND_PIDS+=("$LAST_PID")
+}
+
+# tshark with the vsock Lua dissector available (it is also installed by `spicecap install`).
+tshark_read() { tshark -r "$@" 2>&1; }

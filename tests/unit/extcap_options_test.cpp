@@ -1,0 +1,103 @@
+// spicecap-extcap's argument table: Wireshark's calls as 4.0 makes them, our dialog options, and
+// arguments we do not know (ignored, never fatal).
+#include <doctest/doctest.h>
+
+#include "extcap_discovery.hpp"
+#include "extcap_options.hpp"
+
+using namespace spicecap::extcap;
+
+namespace {
+ExtcapOptions parse_ok(std::vector<std::string> args) {
+    auto parsed = parse_extcap_options(args);
+    REQUIRE_MESSAGE(parsed, (parsed ? "" : parsed.error()));
+    return *parsed;
+}
+}  // namespace
+
+TEST_CASE("discovery call as Wireshark 4.0 makes it lists the interfaces") {
+    const auto o = parse_ok({"--extcap-interfaces", "--extcap-version=4.0"});
+    CHECK(o.action == Action::interfaces);
+    CHECK(o.wireshark_version == "4.0");
+    const auto text = interfaces_text();
+    CHECK(text.find("interface {value=spice}{display=SPICE capture}") != std::string::npos);
+    CHECK(text.find("interface {value=usbvsock}{display=USB vsock capture}") != std::string::npos);
+}
+
+TEST_CASE("dlts and config name the interface's link type and options") {
+    auto o = parse_ok({"--extcap-dlts", "--extcap-interface", "spice"});
+    CHECK(o.action == Action::dlts);
+    CHECK(dlts_text(o).find("dlt {number=1}") != std::string::npos);
+    o = parse_ok({"--extcap-dlts", "--extcap-interface", "usbvsock", "--link-type", "150"});
+    CHECK(dlts_text(o).find("dlt {number=150}{name=USER3}") != std::string::npos);
+
+    o = parse_ok({"--extcap-config", "--extcap-interface", "spice"});
+    CHECK(o.action == Action::config);
+    const auto config = config_text(o);
+    for (const char* call : {"--socket", "--channels", "--session", "--history", "--server-port", "--handshake",
+                             "--log-level", "--log-file"}) {
+        CHECK_MESSAGE(config.find(std::string("{call=") + call + "}") != std::string::npos, call);
+    }
+    CHECK(config.find("{required=true}") == std::string::npos);
+    CHECK(config.find("{reload=true}") != std::string::npos);
+    const auto vsock_config = config_text(parse_ok({"--extcap-config", "--extcap-interface", "usbvsock"}));
+    CHECK(vsock_config.find("{call=--link-type}") != std::string::npos);
+    CHECK(vsock_config.find("{call=--channels}") == std::string::npos);
+}
+
+TEST_CASE("capture call with every option and a filter") {
+    const auto o = parse_ok({"--capture", "--extcap-interface", "spice", "--fifo", "/tmp/x", "--extcap-capture-filter",
+                             "tcp port 10003", "--socket", "/run/s.sock", "--channels", "main,display,inputs",
+                             "--session", "7", "--history=30", "--server-port", "5931", "--handshake",
+                             "--extcap-control-in", "/tmp/in", "--extcap-control-out", "/tmp/out"});
+    CHECK(o.action == Action::capture);
+    CHECK(o.fifo == "/tmp/x");
+    CHECK(o.capture_filter == "tcp port 10003");
+    CHECK(o.socket == "/run/s.sock");
+    CHECK(o.channels == std::vector<std::uint8_t>{1, 2, 3});
+    REQUIRE(o.session);
+    CHECK(*o.session == 7);
+    CHECK(o.history_seconds == 30);
+    CHECK(o.server_port == 5931);
+    CHECK(o.handshake);
+    CHECK(o.control_in == "/tmp/in");
+    CHECK(o.control_out == "/tmp/out");
+}
+
+TEST_CASE("filter validation is its own action and capture wins over it") {
+    CHECK(parse_ok({"--extcap-capture-filter", "tcp", "--extcap-interface", "spice"}).action == Action::validate_filter);
+    CHECK(parse_ok({"--extcap-interface", "spice", "--extcap-capture-filter", "tcp", "--capture", "--fifo", "f"}).action ==
+          Action::capture);
+}
+
+TEST_CASE("unknown arguments are ignored with their values") {
+    const auto o = parse_ok({"--extcap-interfaces", "--some-new-flag", "value", "--another", "--x=1"});
+    CHECK(o.action == Action::interfaces);
+    CHECK(o.ignored == std::vector<std::string>{"--some-new-flag", "value", "--another", "--x=1"});
+}
+
+TEST_CASE("bad values are errors that say what is expected") {
+    auto bad = parse_extcap_options({"--capture", "--extcap-interface", "spice", "--fifo", "f", "--server-port", "0"});
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error().find("--server-port") != std::string::npos);
+    bad = parse_extcap_options({"--capture", "--extcap-interface", "spice", "--fifo", "f", "--channels", "main,bogus"});
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error().find("bogus") != std::string::npos);
+    bad = parse_extcap_options({"--capture", "--extcap-interface", "wlan0", "--fifo", "f"});
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error().find("wlan0") != std::string::npos);
+    bad = parse_extcap_options({"--capture", "--extcap-interface", "spice"});
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error().find("--fifo") != std::string::npos);
+    bad = parse_extcap_options({"--capture", "--extcap-interface", "usbvsock", "--fifo", "f", "--link-type", "1"});
+    CHECK_FALSE(bad);
+    bad = parse_extcap_options({"--socket"});
+    CHECK_FALSE(bad);
+}
+
+TEST_CASE("session all and a boolflag spelled false") {
+    const auto o = parse_ok({"--capture", "--extcap-interface", "spice", "--fifo", "f", "--session", "all",
+                             "--handshake=false"});
+    CHECK_FALSE(o.session);
+    CHECK_FALSE(o.handshake);
+}

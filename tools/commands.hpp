@@ -1,0 +1,10 @@
+// The subcommands of the `spicecap` CLI. Each takes the arguments after its name and returns the exit code.
+#pragma once
+
+namespace spicecap::cli {
+
+int install_command(int argc, char** argv);
+int uninstall_command(int argc, char** argv);
+int record_command(int argc, char** argv);
+
+}  // namespace spicecap::cli

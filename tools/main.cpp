@@ -1,0 +1,52 @@
+// spicecap: the user's command line (status, demo, install, ...). A table of subcommands; each lives in
+// its own file.
+#include <cstdio>
+#include <cstring>
+#include <string_view>
+
+#include "commands.hpp"
+
+namespace {
+
+struct Subcommand {
+    const char* name;
+    const char* summary;
+    int (*run)(int argc, char** argv);
+};
+
+constexpr Subcommand kSubcommands[] = {
+    {"record", "write one pcap file per channel from the daemon's live records", spicecap::cli::record_command},
+    {"install", "register the extcap (and Lua dissector) with Wireshark", spicecap::cli::install_command},
+    {"uninstall", "remove what install registered", spicecap::cli::uninstall_command},
+};
+
+void usage(FILE* out) {
+    std::fprintf(out,
+                 "spicecap " SPICECAP_VERSION " - live SPICE and USB vsock capture for Wireshark\n\n"
+                 "usage: spicecap COMMAND [ARGS...]   (spicecap COMMAND --help for its options)\n\ncommands:\n");
+    for (const auto& s : kSubcommands) std::fprintf(out, "  %-10s %s\n", s.name, s.summary);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const std::string_view name = argv[1];
+    if (name == "--help" || name == "-h" || name == "help") {
+        usage(stdout);
+        return 0;
+    }
+    if (name == "--version") {
+        std::puts("spicecap " SPICECAP_VERSION);
+        return 0;
+    }
+    for (const auto& s : kSubcommands) {
+        if (name == s.name) return s.run(argc - 1, argv + 1);
+    }
+    std::fprintf(stderr, "spicecap: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return 2;
+}
