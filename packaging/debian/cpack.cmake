@@ -76,7 +76,7 @@ This package has the C and C++ headers, the shared and static libraries,
 and the files for pkg-config (spicecap) and CMake (find_package(spicecap)).")
 
 # Each package's /usr/share/doc/PACKAGE/copyright and changelog.gz, as Debian policy asks. EXCLUDE_FROM_ALL:
-# only the packages get them, not `cmake --install`.
+# a plain `cmake --install` leaves them out (the packages and per-component installs get them).
 configure_file(${CMAKE_CURRENT_LIST_DIR}/changelog.in ${CMAKE_CURRENT_BINARY_DIR}/debian/changelog @ONLY)
 execute_process(COMMAND gzip -9nc ${CMAKE_CURRENT_BINARY_DIR}/debian/changelog
   OUTPUT_FILE ${CMAKE_CURRENT_BINARY_DIR}/debian/changelog.gz COMMAND_ERROR_IS_FATAL ANY)
