@@ -8,6 +8,7 @@ packages=(
   libpcap-dev nlohmann-json3-dev libasio-dev doctest-dev   # libraries
   tshark xxd procps                    # the real peer in end-to-end tests, and what the tests use
   clang libclang-rt-14-dev             # libFuzzer targets
+  dpkg-dev file lintian systemd        # the .deb: cpack (dpkg-shlibdeps, file), its test (lintian, systemctl --user)
 )
 
 missing=()

@@ -9,7 +9,7 @@
 #      a private systemd user manager when the machine was not booted with systemd; otherwise the unit is
 #      only verified and /usr/bin/spicecapd started by hand).
 #   4. `tshark -i spice` decodes `spicecap demo` as SPICE; `tshark -i usbvsock` decodes `spicecap demo
-#      --vsock` with the global Lua dissector.
+#      --vsock` with the global Lua dissector, also when a personal `spicecap install` adds a second copy.
 #   5. The examples build against the installed library (pkg-config and find_package from /usr, nothing
 #      else on the path) and everything they report reaches the daemon.
 #   6. `apt-get remove --purge` leaves nothing: every file the packages listed is gone, no directory of
@@ -37,6 +37,7 @@ INSTALLED=false
 # Restores the machine, then lib.sh's cleanup (background processes, $WORK) with the test's exit status.
 restore_machine() {
   local status=$?
+  set +e  # every step of the restore runs, whatever fails
   stop_user_manager
   stop_daemon
   if [ "$INSTALLED" = true ]; then
@@ -149,6 +150,16 @@ if grep -qi lua "$WORK/vsock.err"; then cat "$WORK/vsock.err" >&2; fail "Lua err
 types=$(tr ',' '\n' <"$WORK/vsock.types" | grep -v '^$' | sort | uniq -c | awk '{printf "%s=%s ", $2, $1}')
 [ "$types" = "A=2 C=2 D=62 E=2 F=1 R=2 S=2 X=4 e=2 " ] || fail "vsock packet types decoded: '$types'"
 pass "tshark -i usbvsock with the global usb_vsock.lua: every packet of spicecap demo --vsock decoded ($types)"
+
+# A user who also registered spicecap personally (`spicecap install` from a build): Wireshark now finds the
+# extcap and usb_vsock.lua twice, and must still start without a Lua error and list each interface once.
+"$BUILD_DIR/tools/spicecap" install >"$WORK/personal-install.log" 2>&1 || { cat "$WORK/personal-install.log" >&2; fail "personal spicecap install"; }
+tshark -r "$WORK/vsock.pcapng" -T fields -e usbvsock.type >"$WORK/vsock2.types" 2>"$WORK/vsock2.err"
+if grep -qi lua "$WORK/vsock2.err"; then cat "$WORK/vsock2.err" >&2; fail "Lua errors with usb_vsock.lua in both plugin folders"; fi
+cmp -s "$WORK/vsock.types" "$WORK/vsock2.types" || fail "the capture decodes differently with usb_vsock.lua in both plugin folders"
+[ "$(tshark -D 2>/dev/null | grep -c ' (SPICE capture)$')" -eq 1 ] || fail "SPICE capture is listed $(tshark -D 2>/dev/null | grep -c ' (SPICE capture)$') times"
+"$BUILD_DIR/tools/spicecap" uninstall >/dev/null 2>&1 || fail "personal spicecap uninstall"
+pass "with spicecap also installed personally: no Lua error, same decode, SPICE capture listed once"
 
 # ---- 5. the examples against the installed library ----
 multiarch_libdir=$(dirname "$(dpkg -L libspicecap0 | grep '/libspicecap\.so\.0$')")

@@ -11,7 +11,7 @@ USER_MANAGER_CGROUP="spicecap-test-$$"
 
 # True when a private manager can run here: root, no systemd booted, unshare and the manager present.
 user_manager_possible() {
-  [ "$(id -u)" -eq 0 ] && [ ! -d /run/systemd/system ] && [ -d /run/systemd ] &&
+  [ "$(id -u)" -eq 0 ] && [ ! -d /run/systemd/system ] &&
     command -v unshare >/dev/null && [ -x /lib/systemd/systemd ] && command -v systemctl >/dev/null
 }
 
@@ -25,8 +25,12 @@ start_user_manager() {
   env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$HOME" XDG_CONFIG_HOME="$XDG_CONFIG_HOME" \
       XDG_RUNTIME_DIR="$XDG_RUNTIME_DIR" CGROUP_NAME="$USER_MANAGER_CGROUP" CGROUP_MOUNTS="$mounts" \
     unshare -m --propagation private sh -ec '
-      mount -t tmpfs -o size=1M,mode=0755 tmpfs /run/systemd
-      mkdir /run/systemd/system
+      if [ -d /run/systemd ]; then
+        mount -t tmpfs -o size=1M,mode=0755 tmpfs /run/systemd
+      else
+        mount -t tmpfs -o size=1M,mode=0755 tmpfs /run  # (in this namespace only)
+      fi
+      mkdir -p /run/systemd/system
       for m in $CGROUP_MOUNTS; do
         mkdir -p "$m/$CGROUP_NAME"
         if [ -f "$m/cpuset.cpus" ]; then
