@@ -72,7 +72,7 @@ TEST_CASE("spicecapd: default socket folder is 0700 and the socket 0600") {
     CHECK(S_ISDIR(mode_of(runtime / "spicecap")));
     CHECK((mode_of(socket) & 07777) == 0600);
     CHECK(S_ISSOCK(mode_of(socket)));
-    CHECK(daemon.log_text().find("from $XDG_RUNTIME_DIR") != std::string::npos);
+    CHECK(daemon.wait_log("from $XDG_RUNTIME_DIR", std::chrono::seconds(5)));
 
     // A folder of ours with loose permissions is tightened on the next start.
     CHECK(daemon.stop(SIGTERM) == 0);
