@@ -64,7 +64,7 @@ void print_table(const json& status, std::ostream& out) {
         << "), lost by subscribers " << totals.value("dropped_records", 0ull) << " ("
         << human_bytes(totals.value("dropped_bytes", 0ull)) << "), dropped by producers "
         << totals.value("producer_dropped_records", 0ull) << "\n";
-    out << "history " << history.value("records", 0ull) << " entries in " << human_bytes(history.value("bytes", 0ull))
+    out << "history " << history.value("entries", 0ull) << " records and events in " << human_bytes(history.value("bytes", 0ull))
         << "; " << status.value("producers", 0) << " producer(s), " << status["subscribers"].size()
         << " subscriber(s)";
     if (totals.value("refused_connections", 0ull) || totals.value("protocol_errors", 0ull)) {
