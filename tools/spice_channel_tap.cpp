@@ -15,7 +15,16 @@ TapEvents SpiceChannelTap::feed(SpiceDirection direction, std::span<const std::u
                                 std::uint64_t timestamp_ns) {
     TapEvents events;
     if (state_ == State::stopped) return events;
+    const std::uint64_t fed_before = fed_[static_cast<std::size_t>(direction)];
+    fed_[static_cast<std::size_t>(direction)] += bytes.size();
     auto result = parser_.feed(direction, bytes);
+    for (const auto& message : result.messages) {
+        const auto d = static_cast<std::size_t>(message.direction);
+        parsed_[d] += message.bytes.size();
+        if (message.direction == direction && message.kind != SpiceMessageKind::data &&
+            parsed_[d] > fed_before && parsed_[d] - fed_before < bytes.size())
+            events.link_stage_ends.push_back(static_cast<std::size_t>(parsed_[d] - fed_before));
+    }
     for (auto& message : result.messages) {
         if (state_ == State::reporting) {
             report(message, timestamp_ns);
@@ -46,6 +55,12 @@ TapEvents SpiceChannelTap::feed(SpiceDirection direction, std::span<const std::u
     }
     if (result.error && state_ != State::stopped) events.stopped = stop(result.error->message);
     return events;
+}
+
+bool SpiceChannelTap::in_link_stage(SpiceDirection direction) const noexcept {
+    if (state_ == State::stopped) return false;
+    const SpiceStreamParser& p = direction == SpiceDirection::client_to_server ? parser_.client() : parser_.server();
+    return !p.in_data_stage() && !p.failure();
 }
 
 std::optional<std::string> SpiceChannelTap::lose_bytes(SpiceDirection direction, std::uint64_t bytes) {

@@ -56,6 +56,11 @@ struct TapEvents {
     /// Why reporting stopped during this feed: the sink refused the channel, or the bytes could not be
     /// followed as SPICE. Set in one feed only; later bytes are ignored.
     std::optional<std::string> stopped;
+    /// Offsets in the fed bytes (strictly inside them, ascending) where a link-stage message of the fed
+    /// direction ended. A proxy writes the pieces separately, so that each link-stage message keeps its
+    /// own TCP segment as the peer sent it: Wireshark's SPICE dissector cannot decode a connection whose
+    /// auth mechanism and ticket share a segment.
+    std::vector<std::size_t> link_stage_ends;
 };
 
 /// One SPICE channel connection being watched.
@@ -78,6 +83,9 @@ public:
     /// The connection ended: closes the channel at the sink if it was opened. Idempotent.
     void finish();
 
+    /// True while `direction` is still in its link stage and being followed (feed reports where its
+    /// link-stage messages end).
+    bool in_link_stage(SpiceDirection direction) const noexcept;
     /// The channel, once the client's link message was seen.
     std::optional<SpiceChannelKey> channel() const noexcept { return channel_; }
     /// The negotiated header mode, once both link messages were seen.
@@ -106,6 +114,9 @@ private:
     std::vector<std::pair<SpiceWireMessage, std::uint64_t>> held_;
     std::optional<std::string> stop_reason_;
     TapCounters counters_[2];
+    /// Per direction: bytes fed, and bytes of the messages the parser completed.
+    std::uint64_t fed_[2] = {0, 0};
+    std::uint64_t parsed_[2] = {0, 0};
 };
 
 }  // namespace spicecap

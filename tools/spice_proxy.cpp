@@ -65,6 +65,9 @@ private:
         std::vector<std::uint8_t> buffer{};
         bool eof = false;
         std::uint64_t bytes = 0;
+        /// Where the pieces of the current read end (the last is the read's size), written one by one.
+        std::vector<std::size_t> pieces{};
+        std::size_t next_piece = 0;
     };
 
     void connected(const asio::error_code& ec) {
@@ -104,20 +107,26 @@ private:
             end(ec.message());
             return;
         }
-        // Forward first: the write starts (and usually completes) before the bytes are looked at.
-        asio::async_write(pump.to, asio::buffer(pump.buffer.data(), n),
-                          [self = shared_from_this(), &pump](const asio::error_code& wec, std::size_t) {
-                              if (self->finished_) return;
-                              if (wec) {
-                                  self->end(wec.message());
-                                  return;
-                              }
-                              self->read(pump);
-                          });
         pump.bytes += n;
         (pump.direction == SpiceDirection::client_to_server ? proxy_.totals_.bytes_to_server
                                                             : proxy_.totals_.bytes_to_client) += n;
-        const TapEvents events = tap_.feed(pump.direction, std::span(pump.buffer.data(), n), now_ns());
+        const std::span<const std::uint8_t> bytes(pump.buffer.data(), n);
+        TapEvents events;
+        if (tap_.in_link_stage(pump.direction)) {
+            // The link stage is a few hundred bytes: look first, then forward each link-stage message in
+            // its own write, so it keeps its own TCP segment as the peer sent it (see TapEvents).
+            events = tap_.feed(pump.direction, bytes, now_ns());
+            pump.pieces.assign(events.link_stage_ends.begin(), events.link_stage_ends.end());
+            pump.pieces.push_back(n);
+            pump.next_piece = 0;
+            write_pieces(pump, 0);
+        } else {
+            // Forward first: the write starts (and usually completes) before the bytes are looked at.
+            pump.pieces.assign(1, n);
+            pump.next_piece = 0;
+            write_pieces(pump, 0);
+            events = tap_.feed(pump.direction, bytes, now_ns());
+        }
         if (events.opened) {
             ++proxy_.totals_.channels_reported;
             proxy_.log_(LogLevel::message, tap_.channel()->to_string() + " opened (" + peer_ + ", " +
@@ -127,6 +136,24 @@ private:
         if (events.stopped)
             proxy_.log_(LogLevel::warning, name() + ": not reported any more (bytes are still forwarded): " +
                                                *events.stopped);
+    }
+
+    /// Writes pump.buffer[from, pieces[next_piece]) and the pieces after it one write at a time, then reads
+    /// again.
+    void write_pieces(Pump& pump, std::size_t from) {
+        const std::size_t to = pump.pieces[pump.next_piece];
+        asio::async_write(pump.to, asio::buffer(pump.buffer.data() + from, to - from),
+                          [self = shared_from_this(), &pump, to](const asio::error_code& ec, std::size_t) {
+                              if (self->finished_) return;
+                              if (ec) {
+                                  self->end(ec.message());
+                                  return;
+                              }
+                              if (++pump.next_piece < pump.pieces.size())
+                                  self->write_pieces(pump, to);
+                              else
+                                  self->read(pump);
+                          });
     }
 
     /// Ends the connection: closes both sockets, closes the channel at the sink, says so. `error` is why

@@ -6,6 +6,12 @@
 // messages for the sink; the sink (the producer library) copies and never blocks, so reporting never
 // delays forwarding. When a connection cannot be followed as SPICE, its reporting stops (logged) and its
 // bytes keep flowing.
+//
+// One exception to "forward first": during a connection's link stage (five messages of a few hundred
+// bytes) the tap looks at a read before it is forwarded, and each link-stage message is written on its
+// own. TCP may merge what a peer sent separately (the client's auth mechanism and ticket arrive in one
+// read), and Wireshark's SPICE dissector cannot decode a connection whose link-stage messages share a
+// segment; this keeps a capture of the proxy's server side (tcpdump) decodable, as without the proxy.
 #pragma once
 
 #include <asio.hpp>

@@ -189,3 +189,36 @@ TEST_CASE("a SASL connection is reported up to the auth mechanism choice") {
     CHECK(sink.count(Kind::message) == 3);
     CHECK(sink.count(Kind::closed) == 1);
 }
+
+TEST_CASE("the tap says where link-stage messages end within a read") {
+    const auto conversation = test::display_conversation(HeaderMode::mini);
+    const auto& m = conversation.messages;  // link, reply, auth mechanism, ticket, result, data...
+    RecordingChannelSink sink;
+    SpiceChannelTap tap(sink);
+    CHECK(tap.in_link_stage(c2s));
+    CHECK(tap.feed(c2s, m[0].bytes, 1).link_stage_ends.empty());  // one whole message: no cut inside
+    CHECK(tap.feed(s2c, m[1].bytes, 2).link_stage_ends.empty());
+
+    // Auth mechanism and ticket arrive in one read, with the first byte of nothing after them.
+    std::vector<std::uint8_t> both = m[2].bytes;
+    both.insert(both.end(), m[3].bytes.begin(), m[3].bytes.end());
+    CHECK(tap.feed(c2s, both, 3).link_stage_ends == std::vector<std::size_t>{4});
+    CHECK_FALSE(tap.in_link_stage(c2s));  // the ticket ends the client's link stage
+
+    // The link result and the first data messages in one read: cut after the result only.
+    std::vector<std::uint8_t> server = m[4].bytes;
+    server.insert(server.end(), m[5].bytes.begin(), m[5].bytes.end());
+    server.insert(server.end(), m[6].bytes.begin(), m[6].bytes.end());
+    CHECK(tap.in_link_stage(s2c));
+    CHECK(tap.feed(s2c, server, 4).link_stage_ends == std::vector<std::size_t>{4});
+    CHECK_FALSE(tap.in_link_stage(s2c));
+
+    // A link message split over reads: the cut falls in the read that completes it.
+    RecordingChannelSink sink2;
+    SpiceChannelTap split(sink2);
+    const auto& link = m[0].bytes;
+    std::vector<std::uint8_t> tail(link.begin() + 10, link.end());
+    tail.push_back(0xee);  // a byte of something after it
+    CHECK(split.feed(c2s, std::span(link).first(10), 1).link_stage_ends.empty());
+    CHECK(split.feed(c2s, tail, 2).link_stage_ends == std::vector<std::size_t>{link.size() - 10});
+}
