@@ -152,11 +152,14 @@ int proxy_command(int argc, char** argv) {
     (*sink)->flush(std::chrono::milliseconds(2000));
     const ProxyTotals t = proxy.totals();
     const auto stats = (*sink)->stats();
-    log(LogLevel::message, "stopped: " + std::to_string(t.connections) + " connections, " +
-                               std::to_string(t.channels_reported) + " channels reported, " +
+    const auto n = [](std::uint64_t count, const char* what) {
+        return std::to_string(count) + " " + what + (count == 1 ? "" : "s");
+    };
+    log(LogLevel::message, "stopped: " + n(t.connections, "connection") + ", " +
+                               n(t.channels_reported, "channel") + " reported, " +
                                byte_size_text(t.bytes_to_server) + " to the server, " +
                                byte_size_text(t.bytes_to_client) + " to the client, " +
-                               std::to_string(stats.delivered_records) + " messages delivered to spicecapd, " +
+                               n(stats.delivered_records, "message") + " delivered to spicecapd, " +
                                std::to_string(stats.dropped_records) + " dropped");
     return 0;
 }

@@ -125,30 +125,32 @@ private:
     std::chrono::steady_clock::time_point start_;
 };
 
+/// "1 TCP connection", "3 TCP connections".
+std::string count_text(std::uint64_t count, const std::string& what) {
+    return std::to_string(count) + " " + what + (count == 1 ? "" : "s");
+}
+
 std::string counters_text(const TapCounters& c) {
-    return std::to_string(c.messages) + " messages (" + byte_size_text(c.bytes) + ")";
+    return count_text(c.messages, "message") + " (" + byte_size_text(c.bytes) + ")";
 }
 
 void print_summary(const std::string& file, const ReplaySummary& s) {
-    const TapCounters total = s.total();
-    std::printf("%s: %llu frames, %llu TCP connections, %llu SPICE channel connections, %s\n", file.c_str(),
-                static_cast<unsigned long long>(s.frames), static_cast<unsigned long long>(s.tcp_connections),
-                static_cast<unsigned long long>(s.spice_connections), counters_text(total).c_str());
+    std::printf("%s: %s, %s, %s, %s\n", file.c_str(), count_text(s.frames, "frame").c_str(),
+                count_text(s.tcp_connections, "TCP connection").c_str(),
+                count_text(s.spice_connections, "SPICE channel connection").c_str(), counters_text(s.total()).c_str());
     for (const auto& [channel, counters] : s.channels)
         std::printf("  %-12s client->server %s, server->client %s\n", channel.to_string().c_str(),
                     counters_text(counters.first).c_str(), counters_text(counters.second).c_str());
     if (s.mid_stream_connections > 0)
-        std::printf("  skipped %llu TCP connections without a SPICE link stage that began before the capture "
-                    "(or are not SPICE)\n",
-                    static_cast<unsigned long long>(s.mid_stream_connections));
+        std::printf("  skipped %s without a SPICE link stage that began before the capture (or are not SPICE)\n",
+                    count_text(s.mid_stream_connections, "TCP connection").c_str());
     if (s.other_connections > 0)
-        std::printf("  skipped %llu TCP connections that are not SPICE\n",
-                    static_cast<unsigned long long>(s.other_connections));
+        std::printf("  skipped %s that are not SPICE\n", count_text(s.other_connections, "TCP connection").c_str());
     if (s.stopped_connections > 0)
-        std::printf("  %llu SPICE connections could not be followed to their end (see above)\n",
-                    static_cast<unsigned long long>(s.stopped_connections));
+        std::printf("  %s could not be followed to the end (see above)\n",
+                    count_text(s.stopped_connections, "SPICE connection").c_str());
     for (const auto& [reason, count] : s.skipped_frames)
-        std::printf("  skipped %llu frames: %s\n", static_cast<unsigned long long>(count), segment_skip_name(reason));
+        std::printf("  skipped %s: %s\n", count_text(count, "frame").c_str(), segment_skip_name(reason));
     if (s.duplicate_bytes > 0 || s.gap_bytes > 0)
         std::printf("  TCP: %s retransmitted (used once), %s never captured\n", byte_size_text(s.duplicate_bytes).c_str(),
                     byte_size_text(s.gap_bytes).c_str());

@@ -104,6 +104,7 @@ done
 pass "spice-gtk opened every channel through the proxy:$opened"
 
 stop_process "$PROXY_PID" TERM
+sleep 1  # tcpdump drops what is still in its capture buffer when interrupted: let it drain first
 stop_process "$TCPDUMP_PID" INT
 stop_spice_capture "$WORK/proxy.pcapng"
 cat "$WORK/proxy.out"
