@@ -116,7 +116,9 @@ public:
         if (timestamp_ns <= *first_) return;
         const auto due = start_ + std::chrono::nanoseconds(static_cast<std::int64_t>(
                                       static_cast<double>(timestamp_ns - *first_) / *speed_));
-        if (due > now + std::chrono::milliseconds(1)) std::this_thread::sleep_until(due);
+        // In slices, so that Ctrl-C during a long quiet stretch of the capture stops promptly.
+        while (!g_interrupted && due > std::chrono::steady_clock::now() + std::chrono::milliseconds(1))
+            std::this_thread::sleep_until(std::min(due, std::chrono::steady_clock::now() + std::chrono::milliseconds(100)));
     }
 
 private:

@@ -31,6 +31,8 @@ struct SpiceCaptureReplay::Connection {
     bool fin_from_client = false;
     bool fin_from_server = false;
     bool closed = false;
+    /// Reporting stopped (not SPICE, or not followable further): payloads are no longer reassembled.
+    bool ignored = false;
     /// When the connection's last segment was captured.
     std::uint64_t last_timestamp_ns = 0;
     /// Scratch buffer for reassembled bytes.
@@ -112,7 +114,7 @@ void SpiceCaptureReplay::segment(const TcpSegment& s, std::uint64_t timestamp_ns
         if (direction == SpiceDirection::client_to_server && !c.client_isn) c.client_isn = s.seq;
         reassembler.syn(s.seq);
     }
-    if (!s.payload.empty()) {
+    if (!s.payload.empty() && !c.ignored) {
         c.bytes.clear();
         const TcpDelivery delivery = reassembler.segment(s.has(tcp_flag::syn) ? s.seq + 1 : s.seq, s.payload, c.bytes);
         deliver(c, direction, delivery, timestamp_ns);
@@ -133,6 +135,7 @@ void SpiceCaptureReplay::deliver(Connection& c, SpiceDirection direction, const 
     if (delivery.gap_bytes > 0 && tap.channel()) {
         if (auto why = tap.lose_bytes(direction, delivery.gap_bytes)) {
             ++summary_.stopped_connections;
+            c.ignored = true;
             note_(LogLevel::warning, c.name() + ": " + *why);
         }
     }
@@ -150,6 +153,7 @@ void SpiceCaptureReplay::deliver(Connection& c, SpiceDirection direction, const 
                                      " headers");
     }
     if (!events.stopped) return;
+    c.ignored = true;
     const bool spice_magic = std::equal(c.client_prefix.begin(), c.client_prefix.end(), kLinkMagic.begin());
     if (!had_channel && !tap.channel() && !spice_magic) {
         // Not a SPICE link stage: another protocol, or a SPICE connection that began before the capture.
@@ -166,18 +170,19 @@ void SpiceCaptureReplay::close(Connection& c) {
     if (c.client) {
         for (SpiceDirection d : {SpiceDirection::client_to_server, SpiceDirection::server_to_client}) {
             TcpReassembler& r = c.reassembler(d);
-            c.bytes.clear();
-            const TcpDelivery delivery = r.flush_gaps(c.bytes);
-            if (delivery.gap_bytes > 0 || delivery.delivered_bytes > 0) deliver(c, d, delivery, c.last_timestamp_ns);
+            if (!c.ignored) {
+                c.bytes.clear();
+                const TcpDelivery delivery = r.flush_gaps(c.bytes);
+                if (delivery.gap_bytes > 0 || delivery.delivered_bytes > 0) deliver(c, d, delivery, c.last_timestamp_ns);
+            }
             summary_.duplicate_bytes += r.duplicate_bytes();
             summary_.gap_bytes += r.gap_bytes();
         }
     }
-    if (const auto channel = c.tap->channel(); channel && c.tap->reported(SpiceDirection::client_to_server).messages +
-                                                                  c.tap->reported(SpiceDirection::server_to_client).messages > 0) {
+    const TapCounters& sent = c.tap->reported(SpiceDirection::client_to_server);
+    const TapCounters& received = c.tap->reported(SpiceDirection::server_to_client);
+    if (const auto channel = c.tap->channel(); channel && sent.messages + received.messages > 0) {
         auto& counters = summary_.channels[*channel];
-        const TapCounters& sent = c.tap->reported(SpiceDirection::client_to_server);
-        const TapCounters& received = c.tap->reported(SpiceDirection::server_to_client);
         counters.first.messages += sent.messages;
         counters.first.bytes += sent.bytes;
         counters.second.messages += received.messages;

@@ -152,3 +152,16 @@ grep -q ", 8 SPICE channel connections," "$WORK/replay.out" || fail "replay did 
 "$PYTHON" "$COUNTS" compare tcpdump "$WORK/server.json" "replay" "$WORK/replay.json" \
   || fail "spicecap replay of the tcpdump capture does not decode to the same SPICE messages"
 pass "spicecap replay of the server-side tcpdump reproduces the same counts"
+
+# --- and spicecap's own capture (pcapng, synthesized addresses, no TCP handshake) replays the same -------
+stop_daemon
+start_daemon --verbose  # a fresh history: the capture must hold this replay only
+start_spice_capture "$WORK/again.pcapng"
+"$SPICECAP" replay "$WORK/proxy.pcapng" --as-fast-as-possible --quiet >"$WORK/again.out" 2>&1 \
+  || fail "spicecap replay of the pcapng failed: $(cat "$WORK/again.out")"
+sleep 0.5
+stop_spice_capture "$WORK/again.pcapng"
+"$PYTHON" "$COUNTS" count "$WORK/again.pcapng" >"$WORK/again.json"
+"$PYTHON" "$COUNTS" compare tcpdump "$WORK/server.json" "replay2" "$WORK/again.json" >"$WORK/again.table" \
+  || { cat "$WORK/again.table"; fail "replaying spicecap's own pcapng capture does not give the same counts"; }
+pass "spicecap replay of spicecap's own pcapng capture gives the same counts too"
