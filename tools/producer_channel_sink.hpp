@@ -9,7 +9,7 @@
 #include <string>
 
 #include "spice_channel_tap.hpp"
-#include "spicecap/producer.h"
+#include "spicecap/producer.hpp"
 
 namespace spicecap {
 
@@ -35,8 +35,6 @@ public:
     /// Starts the producer; it connects now if a daemon answers within a second, else keeps trying in
     /// the background. Fails only for invalid options (e.g. a session label above 256 bytes).
     static Expected<std::unique_ptr<ProducerChannelSink>, std::string> create(const ProducerSinkOptions& options);
-    /// Waits at most 200 ms for unsent messages (flush() first to wait longer).
-    ~ProducerChannelSink() override;
 
     Expected<Ok, std::string> channel_opened(SpiceChannelKey channel, HeaderMode mode) override;
     void message(SpiceChannelKey channel, SpiceDirection direction, std::span<const std::uint8_t> bytes,
@@ -44,18 +42,18 @@ public:
     void channel_closed(SpiceChannelKey channel) override;
 
     /// Waits until everything reported so far reached the daemon (or was counted as dropped).
-    bool flush(std::chrono::milliseconds timeout);
+    bool flush(std::chrono::milliseconds timeout) { return producer_->flush(timeout); }
     /// Connected to a daemon that accepted the producer.
-    bool connected() const;
+    bool connected() const { return producer_->stats().connected; }
     /// The producer's counters.
-    spicecap_producer_stats stats() const;
+    ProducerStats stats() const { return producer_->stats(); }
     /// Why the last connection attempt failed, or "".
-    std::string last_error() const;
+    std::string last_error() const { return producer_->last_error(); }
 
 private:
-    ProducerChannelSink(spicecap_producer* producer, const ProducerSinkOptions& options);
+    ProducerChannelSink(std::unique_ptr<Producer> producer, const ProducerSinkOptions& options);
 
-    spicecap_producer* producer_;
+    std::unique_ptr<Producer> producer_;
     std::size_t buffer_bytes_;
     bool lossless_;
     std::uint64_t unflushed_bytes_ = 0;

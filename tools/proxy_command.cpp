@@ -2,13 +2,13 @@
 // server, forwards every byte unchanged, and reports every message to spicecapd (spice_proxy.hpp).
 #include <asio.hpp>
 
-#include <charconv>
 #include <cstdio>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
 
+#include "argument_reader.hpp"
 #include "byte_size_text.hpp"
 #include "producer_channel_sink.hpp"
 #include "producer_commands.hpp"
@@ -46,16 +46,9 @@ std::variant<ProxyOptions, int> parse(int argc, char** argv) {
     ProxyOptions o;
     bool have_listen = false;
     bool have_server = false;
-    const auto bad = [](const std::string& why) {
-        std::fprintf(stderr, "spicecap proxy: %s (see spicecap proxy --help)\n", why.c_str());
-        return 2;
-    };
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view arg = argv[i];
-        const auto value = [&]() -> std::optional<std::string_view> {
-            if (i + 1 >= argc) return std::nullopt;
-            return std::string_view(argv[++i]);
-        };
+    ArgumentReader args(argc, argv);
+    while (args.next()) {
+        const std::string_view arg = args.arg();
         if (arg == "--help" || arg == "-h") {
             std::fputs(kUsage, stdout);
             return 0;
@@ -63,35 +56,32 @@ std::variant<ProxyOptions, int> parse(int argc, char** argv) {
             std::puts("spicecap proxy " SPICECAP_VERSION);
             return 0;
         } else if (arg == "--listen" || arg == "--server") {
-            const auto v = value();
-            if (!v) return bad(std::string(arg) + " needs HOST:PORT");
+            const auto v = args.value();
+            if (!v) return args.fail(std::string(arg) + " needs HOST:PORT");
             auto parsed = HostPort::parse(*v, arg == "--listen");
-            if (!parsed) return bad(std::string(arg) + ": " + parsed.error());
+            if (!parsed) return args.fail(std::string(arg) + ": " + parsed.error());
             (arg == "--listen" ? o.proxy.listen : o.proxy.server) = *parsed;
             (arg == "--listen" ? have_listen : have_server) = true;
         } else if (arg == "--session") {
-            const auto v = value();
-            if (!v) return bad("--session needs a label");
+            const auto v = args.value();
+            if (!v) return args.fail("--session needs a label");
             o.session_label = std::string(*v);
         } else if (arg == "--socket") {
-            const auto v = value();
-            if (!v) return bad("--socket needs a path");
+            const auto v = args.value();
+            if (!v) return args.fail("--socket needs a path");
             o.socket = std::string(*v);
         } else if (arg == "--max-message") {
-            const auto v = value();
-            std::size_t bytes = 0;
-            if (!v || std::from_chars(v->data(), v->data() + v->size(), bytes).ptr != v->data() + v->size() ||
-                bytes < 64)
-                return bad("--max-message takes a byte count, at least 64");
-            o.proxy.parser.max_message_bytes = bytes;
+            const auto bytes = args.integer<std::size_t>(64, 1LL << 40);
+            if (!bytes) return args.fail("--max-message takes a byte count, at least 64");
+            o.proxy.parser.max_message_bytes = *bytes;
         } else if (arg == "--quiet") {
             o.quiet = true;
         } else {
-            return bad("unknown argument '" + std::string(arg) + "'");
+            return args.fail("unknown argument '" + std::string(arg) + "'");
         }
     }
-    if (!have_listen) return bad("say where clients connect: --listen ADDR:PORT");
-    if (!have_server) return bad("name the SPICE server: --server HOST:PORT");
+    if (!have_listen) return args.fail("say where clients connect: --listen ADDR:PORT");
+    if (!have_server) return args.fail("name the SPICE server: --server HOST:PORT");
     if (o.session_label.empty()) o.session_label = o.proxy.server.to_string();
     return o;
 }

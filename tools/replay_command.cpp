@@ -3,7 +3,6 @@
 #include <pcap/pcap.h>
 
 #include <algorithm>
-#include <charconv>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -14,6 +13,7 @@
 #include <thread>
 #include <variant>
 
+#include "argument_reader.hpp"
 #include "byte_size_text.hpp"
 #include "producer_channel_sink.hpp"
 #include "producer_commands.hpp"
@@ -49,16 +49,9 @@ struct ReplayCommandOptions {
 
 std::variant<ReplayCommandOptions, int> parse(int argc, char** argv) {
     ReplayCommandOptions o;
-    const auto bad = [](const std::string& why) {
-        std::fprintf(stderr, "spicecap replay: %s (see spicecap replay --help)\n", why.c_str());
-        return 2;
-    };
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view arg = argv[i];
-        const auto value = [&]() -> std::optional<std::string_view> {
-            if (i + 1 >= argc) return std::nullopt;
-            return std::string_view(argv[++i]);
-        };
+    ArgumentReader args(argc, argv);
+    while (args.next()) {
+        const std::string_view arg = args.arg();
         if (arg == "--help" || arg == "-h") {
             std::fputs(kUsage, stdout);
             return 0;
@@ -66,33 +59,30 @@ std::variant<ReplayCommandOptions, int> parse(int argc, char** argv) {
             std::puts("spicecap replay " SPICECAP_VERSION);
             return 0;
         } else if (arg == "--speed") {
-            const auto v = value();
-            double speed = 0;
-            if (!v || std::from_chars(v->data(), v->data() + v->size(), speed).ptr != v->data() + v->size() ||
-                !(speed > 0) || speed > 1e9)
-                return bad("--speed takes a positive number, e.g. 1, 10 or 0.5");
-            o.speed = speed;
+            const auto speed = args.number(1e-6);
+            if (!speed || *speed > 1e9) return args.fail("--speed takes a positive number, e.g. 1, 10 or 0.5");
+            o.speed = *speed;
         } else if (arg == "--as-fast-as-possible") {
             o.speed.reset();
         } else if (arg == "--session") {
-            const auto v = value();
-            if (!v) return bad("--session needs a label");
+            const auto v = args.value();
+            if (!v) return args.fail("--session needs a label");
             o.session_label = std::string(*v);
         } else if (arg == "--socket") {
-            const auto v = value();
-            if (!v) return bad("--socket needs a path");
+            const auto v = args.value();
+            if (!v) return args.fail("--socket needs a path");
             o.socket = std::string(*v);
         } else if (arg == "--quiet") {
             o.quiet = true;
         } else if (!arg.empty() && arg[0] == '-') {
-            return bad("unknown option '" + std::string(arg) + "'");
+            return args.fail("unknown option '" + std::string(arg) + "'");
         } else if (o.file.empty()) {
             o.file = std::string(arg);
         } else {
-            return bad("only one FILE may be given");
+            return args.fail("only one FILE may be given");
         }
     }
-    if (o.file.empty()) return bad("name the capture to replay: spicecap replay FILE");
+    if (o.file.empty()) return args.fail("name the capture to replay: spicecap replay FILE");
     if (o.session_label.empty()) o.session_label = std::filesystem::path(o.file).filename().string();
     return o;
 }
