@@ -41,11 +41,12 @@ wait_for_text() {
     sleep 0.1
   done
 }
-# Stops process $1 with signal $2 and waits for it (up to 10 s).
+# Stops process $1 with signal $2 and waits for it (up to 10 s); its exit status is in $STOPPED_STATUS.
 stop_process() {
   kill "-$2" "$1" 2>/dev/null || true
   for _ in $(seq 100); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-  wait "$1" 2>/dev/null || true
+  STOPPED_STATUS=0
+  wait "$1" 2>/dev/null || STOPPED_STATUS=$?
 }
 # A capture of the daemon's SPICE records through the installed extcap, history included.
 start_spice_capture() {
@@ -104,6 +105,7 @@ done
 pass "spice-gtk opened every channel through the proxy:$opened"
 
 stop_process "$PROXY_PID" TERM
+[ "$STOPPED_STATUS" -eq 0 ] || fail "spicecap proxy exited with status $STOPPED_STATUS on SIGTERM: $(cat "$WORK/proxy.err")"
 sleep 1  # tcpdump drops what is still in its capture buffer when interrupted: let it drain first
 stop_process "$TCPDUMP_PID" INT
 stop_spice_capture "$WORK/proxy.pcapng"
