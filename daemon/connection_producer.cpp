@@ -49,7 +49,7 @@ asio::awaitable<void> Connection::run_producer(const ProducerHello& hello) {
                         done = hub_.ingest_event(*session_, f, now, &unknown);
                         if (!unknown.empty() && !warned_unknown_event) {
                             warned_unknown_event = true;
-                            log(LogLevel::notice, describe(), ": ignoring unknown event \"", unknown,
+                            log(LogLevel::message, describe(), ": ignoring unknown event \"", unknown,
                                 "\" (and further unknown events from it)");
                         }
                     }

@@ -108,7 +108,7 @@ Expected<Listener, std::string> open_listener(asio::io_context& io, const Socket
                 if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
                     return Unexpected{"cannot remove the stale socket " + path + ": " + errno_text(errno)};
                 }
-                log(LogLevel::notice, "replaced the stale socket ", path, " (no daemon answered on it)");
+                log(LogLevel::message, "replaced the stale socket ", path, " (no daemon answered on it)");
                 break;
             default: return Unexpected{error};
         }

@@ -1,31 +1,30 @@
-// spicecapd's log: one line per message on stderr. Under systemd (stderr connected to the journal, as
-// $JOURNAL_STREAM says) each line starts with a syslog priority prefix "<N>" that journald turns into the
-// entry's priority; on a terminal or file it is "spicecapd: LEVEL: message".
+// spicecapd's log lines: the project's journald-friendly Log (spicecap/log.hpp) on stderr, with a
+// streaming helper so call sites read as one sentence. Info lines (sessions, subscribers) are on by
+// default; --verbose adds debug lines (every connection, every request).
 #pragma once
 
 #include <sstream>
-#include <string>
 #include <string_view>
+
+#include "spicecap/log.hpp"
 
 namespace spicecap::daemon {
 
-/// syslog priorities.
-enum class LogLevel { error = 3, warning = 4, notice = 5, info = 6, debug = 7 };
+using spicecap::LogLevel;
 
-/// Decides the line format and whether debug lines are written (--verbose).
+/// Sets up the daemon's log on stderr.
 void log_init(bool verbose);
-/// True if debug lines are written.
-bool log_verbose() noexcept;
-/// Writes one line (with a single write(2), so lines never interleave).
-void log_line(LogLevel level, std::string_view message);
+/// The daemon's log.
+Log& daemon_log();
 
-/// Streams `parts` into one line.
+/// Streams `parts` into one line at `level`.
 template <class... Parts>
 void log(LogLevel level, const Parts&... parts) {
-    if (level == LogLevel::debug && !log_verbose()) return;
+    Log& out = daemon_log();
+    if (!out.enabled(level)) return;
     std::ostringstream line;
     (line << ... << parts);
-    log_line(level, line.str());
+    out.write(level, line.str());
 }
 
 }  // namespace spicecap::daemon

@@ -44,11 +44,11 @@ int main(int argc, char** argv) {
         Server server(io, std::move(*listener), options.limits);
         server.start();
         const auto& l = options.limits;
-        log(LogLevel::notice, "spicecapd ", SPICECAP_VERSION, " listening on ", where.path.string(), " (from ",
+        log(LogLevel::message, "spicecapd ", SPICECAP_VERSION, " listening on ", where.path.string(), " (from ",
             socket_path_source_name(where.source), "); history ", l.history_bytes, " bytes / ", l.history_seconds,
             " s, subscriber queue ", l.subscriber_queue_bytes, " bytes, max frame ", l.max_frame_bytes, " bytes");
         io.run();
     }
-    log(LogLevel::notice, "stopped");
+    log(LogLevel::message, "stopped");
     return 0;
 }

@@ -83,7 +83,7 @@ asio::awaitable<void> Server::tick_loop() {
 void Server::shutdown(int signal_number) {
     if (stopping_) return;
     stopping_ = true;
-    log(LogLevel::notice, "received ", signal_number == SIGTERM ? "SIGTERM" : "SIGINT", ", shutting down");
+    log(LogLevel::message, "received ", signal_number == SIGTERM ? "SIGTERM" : "SIGINT", ", shutting down");
     std::error_code ignored;
     listener_.acceptor.close(ignored);
     remove_socket_file(listener_);

@@ -6,5 +6,8 @@ namespace spicecap::cli {
 int install_command(int argc, char** argv);
 int uninstall_command(int argc, char** argv);
 int record_command(int argc, char** argv);
+int demo_command(int argc, char** argv);
+/// `spicecap status [--json] [--socket PATH]`: the daemon's sessions, subscribers and counters.
+int status_command(int argc, char** argv);
 
 }  // namespace spicecap::cli

@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   cmake g++ make pkg-config            # toolchain
   libpcap-dev nlohmann-json3-dev libasio-dev doctest-dev   # libraries
-  tshark                               # the real peer in end-to-end tests
+  tshark xxd procps                    # the real peer in end-to-end tests, and what the tests use
   clang libclang-rt-14-dev             # libFuzzer targets
 )
 

@@ -15,6 +15,8 @@ struct Subcommand {
 };
 
 constexpr Subcommand kSubcommands[] = {
+    {"status", "show the daemon's sessions, channels, subscribers and drops", spicecap::cli::status_command},
+    {"demo", "play a scripted SPICE (or --vsock USB vsock) session into the daemon", spicecap::cli::demo_command},
     {"record", "write one pcap file per channel from the daemon's live records", spicecap::cli::record_command},
     {"install", "register the extcap (and Lua dissector) with Wireshark", spicecap::cli::install_command},
     {"uninstall", "remove what install registered", spicecap::cli::uninstall_command},

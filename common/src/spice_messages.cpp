@@ -137,14 +137,13 @@ std::vector<std::uint8_t> DisplayStreamCreate::encode() const {
 }
 
 std::vector<std::uint8_t> DisplayStreamData::tiny_jpeg() {
-    std::vector<std::uint8_t> j = {
-        0xFF, 0xD8,                                                        // SOI
-        0xFF, 0xE0, 0x00, 0x10, 'J', 'F', 'I', 'F', 0x00, 0x01, 0x01,      // APP0 JFIF 1.1,
-        0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00,                          //   aspect 1:1, no thumbnail
-        0xFF, 0xDB, 0x00, 0x43, 0x00,                                      // DQT table 0: 64 x 1
-    };
-    j.insert(j.end(), 64, 0x01);
-    const std::uint8_t rest[] = {
+    static constexpr std::uint8_t kJpeg[] = {
+        0xFF, 0xD8,                                                    // SOI
+        0xFF, 0xE0, 0x00, 0x10, 'J', 'F', 'I', 'F', 0x00, 0x01, 0x01,  // APP0 JFIF 1.1,
+        0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00,                      //   aspect 1:1, no thumbnail
+        0xFF, 0xDB, 0x00, 0x43, 0x00,                                  // DQT table 0: 64 x 1
+        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
         0xFF, 0xC0, 0x00, 0x0B, 0x08, 0x00, 0x08, 0x00, 0x08, 0x01, 0x01, 0x11, 0x00,  // SOF0 8x8 grey
         0xFF, 0xC4, 0x00, 0x14, 0x00, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x00,  // DC: "0" -> 0
         0xFF, 0xC4, 0x00, 0x14, 0x10, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x00,  // AC: "0" -> EOB
@@ -152,8 +151,7 @@ std::vector<std::uint8_t> DisplayStreamData::tiny_jpeg() {
         0x3F,                                                        // DC diff 0, EOB, padding ones
         0xFF, 0xD9,                                                  // EOI
     };
-    j.insert(j.end(), std::begin(rest), std::end(rest));
-    return j;
+    return {std::begin(kJpeg), std::end(kJpeg)};
 }
 
 std::vector<std::uint8_t> DisplayStreamData::encode() const {

@@ -204,7 +204,7 @@ TEST_CASE("spice link reply encodes byte for byte and round-trips") {
     CHECK(parsed->channel_caps == reply.channel_caps);
 }
 
-TEST_CASE("spice fixed-size link messages encode, parse and reject wrong sizes") {
+TEST_CASE("spice fixed-size link messages encode and parse and reject wrong sizes") {
     CHECK(SpiceLinkAuthMechanism{auth_mechanism::spice}.encode() == hex("01000000"));
     CHECK(SpiceLinkResult{link_err::permission_denied}.encode() == hex("07000000"));
     CHECK(SpiceLinkAuthMechanism::parse(hex("02000000"))->mechanism == auth_mechanism::sasl);
@@ -591,4 +591,102 @@ TEST_CASE("spice stream parser reports a bad link message from the peer") {
     auto r = server.next();
     REQUIRE_FALSE(r.has_value());
     CHECK(r.error().code == SpiceErrorCode::bad_link_size);
+}
+
+TEST_CASE("spice connection parser returns every byte in order under random chunking") {
+    std::uint64_t seed = 0x9e3779b97f4a7c15ull;
+    auto rnd = [&seed](std::uint64_t n) {  // xorshift64*: deterministic, good enough for chunk sizes
+        seed ^= seed >> 12;
+        seed ^= seed << 25;
+        seed ^= seed >> 27;
+        return (seed * 0x2545f4914f6cdd1dull) % n;
+    };
+    for (int round = 0; round < 20; ++round) {
+        CAPTURE(round);
+        const HeaderMode mode = round % 2 ? HeaderMode::mini : HeaderMode::full;
+        Bytes stream[2];
+        std::size_t count[2] = {0, 0};
+        for (const auto& m : synthetic_link_stage(ChannelType::display, 0, mode, 1)) {
+            auto& s = stream[static_cast<int>(m.direction)];
+            s.insert(s.end(), m.bytes.begin(), m.bytes.end());
+            ++count[static_cast<int>(m.direction)];
+        }
+        SpiceMessageFramer framers[2] = {SpiceMessageFramer(mode), SpiceMessageFramer(mode)};
+        for (int i = 0; i < 60; ++i) {
+            const int d = static_cast<int>(rnd(2));
+            const std::size_t size = rnd(10) == 0 ? 70000 + rnd(70000) : rnd(300);
+            Bytes body(size);
+            for (auto& b : body) b = static_cast<std::uint8_t>(rnd(256));
+            const Bytes m = framers[d].frame(static_cast<std::uint16_t>(1 + rnd(400)), body);
+            stream[d].insert(stream[d].end(), m.begin(), m.end());
+            ++count[d];
+        }
+
+        SpiceConnectionParser parser;
+        Bytes got[2];
+        std::size_t got_count[2] = {0, 0};
+        std::size_t fed[2] = {0, 0};
+        while (fed[0] < stream[0].size() || fed[1] < stream[1].size()) {
+            int d = static_cast<int>(rnd(2));
+            if (fed[d] == stream[d].size()) d = 1 - d;
+            const std::size_t n = std::min<std::size_t>(1 + rnd(rnd(4) == 0 ? 100000 : 50), stream[d].size() - fed[d]);
+            auto r = parser.feed(static_cast<SpiceDirection>(d), std::span(stream[d]).subspan(fed[d], n));
+            fed[d] += n;
+            REQUIRE_FALSE(r.error.has_value());
+            for (const auto& m : r.messages) {
+                const int md = static_cast<int>(m.direction);
+                got[md].insert(got[md].end(), m.bytes.begin(), m.bytes.end());
+                ++got_count[md];
+            }
+        }
+        for (int d = 0; d < 2; ++d) {
+            CHECK(got[d] == stream[d]);
+            CHECK(got_count[d] == count[d]);
+        }
+    }
+}
+
+TEST_CASE("spice stream parser on random bytes returns a prefix of them or an error and never crashes") {
+    std::uint64_t seed = 12345;
+    auto rnd = [&seed](std::uint64_t n) {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        return (seed >> 33) % n;
+    };
+    for (int round = 0; round < 200; ++round) {
+        CAPTURE(round);
+        SpiceParserLimits limits;
+        limits.max_message_bytes = 4096;
+        SpiceConnectionParser parser(limits);
+        for (const auto& m : synthetic_link_stage(ChannelType::main, 0, HeaderMode::mini, 0))
+            (void)parser.feed(m.direction, m.bytes);
+        // Random bytes in the data stage: every mini header is plausible, so only the size limit can stop it.
+        Bytes garbage(rnd(20000));
+        for (auto& b : garbage) b = static_cast<std::uint8_t>(rnd(256));
+        const auto d = static_cast<SpiceDirection>(rnd(2));
+        Bytes got;
+        bool failed = false;
+        for (std::size_t at = 0; at < garbage.size();) {
+            const std::size_t n = std::min<std::size_t>(1 + rnd(700), garbage.size() - at);
+            auto r = parser.feed(d, std::span(garbage).subspan(at, n));
+            at += n;
+            for (const auto& m : r.messages) got.insert(got.end(), m.bytes.begin(), m.bytes.end());
+            if (r.error) {
+                CHECK(r.error->code == SpiceErrorCode::too_large);
+                failed = true;
+            }
+        }
+        REQUIRE(got.size() <= garbage.size());
+        CHECK(std::equal(got.begin(), got.end(), garbage.begin()));
+        if (!failed) CHECK(got.size() + (d == SpiceDirection::client_to_server ? parser.client() : parser.server())
+                                                .buffered_bytes() == garbage.size());
+
+        // The same bytes where a link message is due: refused at once for their magic.
+        if (!garbage.empty() && garbage[0] != 'R') {
+            SpiceConnectionParser fresh;
+            auto r = fresh.feed(SpiceDirection::client_to_server, garbage);
+            REQUIRE(r.error.has_value());
+            CHECK(r.error->code == SpiceErrorCode::bad_magic);
+            CHECK(r.messages.empty());
+        }
+    }
 }

@@ -67,7 +67,7 @@ Bytes session_transfer() {
 
 }  // namespace
 
-TEST_CASE("vsock packet: the header is 24 bytes, packed, little-endian, in Fuchsia's field order") {
+TEST_CASE("vsock packet: the header is 24 packed little-endian bytes in Fuchsia's field order") {
     Header header = Header::make(PacketType::data, Address{0x11223344, 0x55667788, 0x01020304, 0x0a0b0c0d});
     header.payload_len = 0xdeadbeef;
     const auto wire = encode_header(header);
@@ -170,7 +170,7 @@ TEST_CASE("vsock packet: several packets in one transfer come out in order") {
     CHECK(parsed.packets[2].payload.data() == transfer.data() + 2 * Header::size + Header::size);
 }
 
-TEST_CASE("vsock packet: an empty transfer has no packets and no error; an empty buffer is no packet") {
+TEST_CASE("vsock packet: an empty transfer has no packets and no error but an empty buffer is no packet") {
     const Parsed parsed = parse_all({});
     CHECK(parsed.packets.empty());
     CHECK_FALSE(parsed.error);
@@ -192,7 +192,7 @@ TEST_CASE("vsock packet: a 10-byte header is truncated") {
     CHECK(packet.error().describe() == "truncated header at offset 0: 10 of 24 bytes");
 }
 
-TEST_CASE("vsock packet: bad magic stops the transfer at that packet, after the good ones") {
+TEST_CASE("vsock packet: bad magic stops the transfer at that packet after the good ones") {
     Bytes transfer;
     append_packet(transfer, PacketType::data, Address{3, 2, 22, 5001}, as_bytes("one"));
     const std::size_t bad_at = transfer.size();
@@ -222,7 +222,7 @@ TEST_CASE("vsock packet: an unknown type letter is an error carrying the byte") 
     CHECK(packet.error().describe() == "unknown packet type 0x51 at offset 0");
 }
 
-TEST_CASE("vsock packet: payload_len past the end of the transfer is an error, never a read") {
+TEST_CASE("vsock packet: payload_len past the end of the transfer is an error and never a read") {
     Bytes transfer;
     append_packet(transfer, PacketType::data, Address{3, 2, 22, 5001}, as_bytes("0123456789"));
     for (const std::uint32_t claimed : {11u, 100u, 0x7fffffffu, 0xffffffffu}) {
@@ -303,7 +303,7 @@ TEST_CASE("vsock packet: random bytes never over-read and always account for eve
     }
 }
 
-TEST_CASE("vsock packet: Sync payloads name protocol versions 0, 1 and 2 with its nonce") {
+TEST_CASE("vsock packet: Sync payloads name protocol versions 0 and 1 and 2 with its nonce") {
     CHECK(sync_payload({0, std::nullopt}) == "vsock:0");
     CHECK(sync_payload({1, std::nullopt}) == "vsock:1");
     CHECK(sync_payload({2, 0xdeadbeef}) == "vsock:2:deadbeef");

@@ -24,7 +24,7 @@ Bytes pattern(std::size_t size) {
 
 }  // namespace
 
-TEST_CASE("vsock pcap: link types are LINKTYPE_USER0..15, default USER0") {
+TEST_CASE("vsock pcap: link types are LINKTYPE_USER0..15 with USER0 the default") {
     CHECK(default_linktype == 147);
     CHECK(is_user_linktype(147));
     CHECK(is_user_linktype(162));
@@ -138,7 +138,7 @@ TEST_CASE("vsock pcap: a transfer the producer cut short says so on its last rec
     CHECK_THROWS_AS(split_transfer({Direction::device_to_host, 0, false, 99}, kept), std::invalid_argument);
 }
 
-TEST_CASE("vsock pcap: malformed records are errors, each read from an exact-size buffer") {
+TEST_CASE("vsock pcap: malformed records are errors when read from exact-size buffers") {
     const Bytes good = build_record(split_transfer({}, pattern(40)).front());
     const auto parse_exact = [](const Bytes& bytes) {
         // new[0] still gives a unique pointer; any read of it is out of bounds for ASan.

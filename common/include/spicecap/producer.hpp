@@ -25,6 +25,8 @@
 #include <span>
 #include <string>
 
+#include "spicecap/header_mode.hpp"
+
 // Symbols of the shared library that programs may use (everything else in it is hidden).
 #ifndef SPICECAP_API
 #define SPICECAP_API __attribute__((visibility("default")))
@@ -54,15 +56,6 @@ struct SpiceChannel {
     std::uint8_t type = 0;
     /// The channel id: 0 for the first channel of a type, 1 for a second display, ...
     std::uint8_t id = 0;
-};
-
-/// Which SPICE data header a channel uses after its link stage. Wireshark needs it to decode a channel
-/// whose link stage it did not see.
-enum class HeaderMode : std::uint8_t {
-    /// 6-byte mini headers (type u16, size u32): what current SPICE clients and servers negotiate.
-    mini = 0,
-    /// 18-byte full headers (serial u64, type u16, size u32, sub_list u32).
-    full = 1,
 };
 
 /// How a Producer is set up.

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# `spicecap record DIR` during a demo session: one file per channel, each holding only its channel and
+# decoding as SPICE on its own; plus usbvsock.pcap for a vsock demo; files closed cleanly on SIGINT.
+source "$(dirname "$0")/lib.sh"
+
+start_daemon
+out="$WORK/rec"
+background "$SPICECAP" record "$out"
+record_pid=$LAST_PID
+sleep 1
+"$SPICECAP" demo --messages 200 --rate 400 --quiet || fail "spicecap demo failed"
+"$SPICECAP" demo --vsock --messages 16 --rate 400 --quiet || fail "spicecap demo --vsock failed"
+sleep 1
+kill -INT "$record_pid"
+wait "$record_pid" || fail "spicecap record did not exit cleanly on SIGINT"
+
+for channel in main display inputs cursor; do
+  file="$out/$channel.pcap"
+  [ -s "$file" ] || fail "$file was not written"
+  upper=$(tr '[:lower:]' '[:upper:]' <<<"$channel")
+  # Frames whose Protocol column names a SPICE channel (segments of a reassembled message say TCP).
+  tshark -r "$file" -Y spice -T fields -e _ws.col.Protocol 2>/dev/null | grep "^Spice " >"$WORK/$channel.protocols" || true
+  total=$(wc -l <"$WORK/$channel.protocols")
+  own=$(grep -c "^Spice $upper$" "$WORK/$channel.protocols" || true)
+  [ "$total" -gt 0 ] || fail "$file: nothing decodes as SPICE"
+  [ "$own" -eq "$total" ] || fail "$file: $((total - own)) of $total SPICE messages are not $channel"
+  bad=$(tshark -r "$file" -Y '_ws.malformed || vnc' 2>/dev/null | wc -l)
+  [ "$bad" -eq 0 ] || fail "$file: $bad malformed or VNC frames"
+  pass "$channel.pcap: $total messages, all $channel, decoded as SPICE on its own"
+done
+[ "$(ls "$out" | wc -l)" -eq 5 ] || fail "expected 4 channel files and usbvsock.pcap, got: $(ls "$out")"
+vsock=$(tshark -X "lua_script:$SOURCE_DIR/packaging/wireshark/usb_vsock.lua" -r "$out/usbvsock.pcap" -Y usbvsock 2>/dev/null | wc -l)
+[ "$vsock" -gt 20 ] || fail "usbvsock.pcap: only $vsock transfers decoded"
+pass "usbvsock.pcap: $vsock transfers decoded by usb_vsock.lua"
