@@ -16,9 +16,11 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 cmake --install "$build_dir" --prefix "$prefix" --component producer_runtime >/dev/null
 cmake --install "$build_dir" --prefix "$prefix" --component producer_dev >/dev/null
 
-# What is installed: the public headers (producer.hpp includes header_mode.hpp), both libraries with the SONAME, the package files.
+# What is installed: the public headers (C, C++, and HeaderMode which the C++ one uses), both libraries
+# with the SONAME, the package files.
 headers=$(cd "$prefix/include" && find . -type f | sort | tr '\n' ' ')
-[[ $headers == "./spicecap/header_mode.hpp ./spicecap/producer.h ./spicecap/producer.hpp " ]] || fail "installed headers are: $headers"
+[[ $headers == "./spicecap/header_mode.hpp ./spicecap/producer.h ./spicecap/producer.hpp " ]] ||
+  fail "installed headers are: $headers"
 for f in "$libdir/libspicecap.a" "$libdir/libspicecap.so" "$libdir/libspicecap.so.0" "$libdir/pkgconfig/spicecap.pc" \
          "$libdir/cmake/spicecap/spicecapConfig.cmake" "$libdir/cmake/spicecap/spicecapConfigVersion.cmake" \
          "$libdir/cmake/spicecap/spicecapTargets.cmake"; do
