@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the producer library from a build tree into a temporary prefix, then builds the examples against
 # it as another project would (C with pkg-config and the Makefile, C++ with find_package and CMake), outside
-# the source tree, and runs them with no daemon: each must exit 0 quickly.
+# the source tree, and runs them with no daemon (each must exit 0 quickly), then with the build's spicecapd
+# (everything they report must be delivered).
 #
 #   installed_library_test.sh BUILD_DIR SOURCE_DIR LIBDIR     (LIBDIR: CMAKE_INSTALL_LIBDIR, e.g. "lib")
 set -euo pipefail
@@ -15,9 +16,11 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 cmake --install "$build_dir" --prefix "$prefix" --component producer_runtime >/dev/null
 cmake --install "$build_dir" --prefix "$prefix" --component producer_dev >/dev/null
 
-# What is installed: the two public headers, both libraries with the SONAME, the package files.
+# What is installed: the public headers (C, C++, and HeaderMode which the C++ one uses), both libraries
+# with the SONAME, the package files.
 headers=$(cd "$prefix/include" && find . -type f | sort | tr '\n' ' ')
-[[ $headers == "./spicecap/producer.h ./spicecap/producer.hpp " ]] || fail "installed headers are: $headers"
+[[ $headers == "./spicecap/header_mode.hpp ./spicecap/producer.h ./spicecap/producer.hpp " ]] ||
+  fail "installed headers are: $headers"
 for f in "$libdir/libspicecap.a" "$libdir/libspicecap.so" "$libdir/libspicecap.so.0" "$libdir/pkgconfig/spicecap.pc" \
          "$libdir/cmake/spicecap/spicecapConfig.cmake" "$libdir/cmake/spicecap/spicecapConfigVersion.cmake" \
          "$libdir/cmake/spicecap/spicecapTargets.cmake"; do
@@ -58,3 +61,23 @@ for exe in "$work/examples/c_producer" "$work/examples/c_producer_static" "$work
   [[ $output == *"accepted 0, delivered 0, dropped 0"* ]] || fail "$exe printed: $output"
   echo "$(basename "$exe"): exit 0 in $elapsed_ms ms"
 done
+
+# With the real daemon (when this build has one): everything the examples report is delivered.
+daemon=$build_dir/daemon/spicecapd
+if [[ -x $daemon ]]; then
+  "$daemon" --socket "$SPICECAP_SOCKET" >"$work/spicecapd.log" 2>&1 &
+  daemon_pid=$!
+  trap 'kill $daemon_pid 2>/dev/null; wait $daemon_pid 2>/dev/null; rm -rf "$work"' EXIT
+  for _ in $(seq 100); do [[ -S $SPICECAP_SOCKET ]] && break; sleep 0.05; done
+  [[ -S $SPICECAP_SOCKET ]] || fail "spicecapd did not start: $(cat "$work/spicecapd.log")"
+  for exe in "$work/examples/c_producer" "$work/examples/c_producer_static"; do
+    output=$("$exe" with-daemon) || fail "$exe exited with status $?"
+    [[ $output == *"accepted 3, delivered 3, dropped 0"* ]] || fail "$exe with a daemon printed: $output"
+    echo "$(basename "$exe") with spicecapd: $output"
+  done
+  for exe in "$work/examples-build/cpp_producer" "$work/examples-build/cpp_producer_static"; do
+    output=$("$exe" with-daemon) || fail "$exe exited with status $?"
+    [[ $output == *"accepted 200, delivered 200, dropped 0"* ]] || fail "$exe with a daemon printed: $output"
+    echo "$(basename "$exe") with spicecapd: $output"
+  done
+fi
