@@ -82,6 +82,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             }
             FUZZ_CHECK(newly_failed);
         }
+        // The channel is the one the client's link message names.
+        if (const auto& link = parser.client().link_mess()) {
+            FUZZ_CHECK(parser.channel_type() == channel_from_number(link->channel_type));
+            FUZZ_CHECK(parser.channel_id() == link->channel_id);
+        } else {
+            FUZZ_CHECK(!parser.channel_type() && !parser.channel_id());
+        }
         state[0].failed = parser.client().failure().has_value();
         state[1].failed = parser.server().failure().has_value();
         // Whatever was fed and not returned is still buffered (unless the direction gave up).

@@ -189,6 +189,25 @@ void spice_parser_seeds() {
                 if (m.direction == direction) fuzz::encode_chunks(seed, static_cast<unsigned>(direction), m.bytes, 128);
         write_seed("spice_parser", name + "_client_first", seed);
     }
+    // A longer display stream (90 KB) in 127-byte pieces, which seldom end where a message does: once 64 KiB
+    // are consumed with a message half in, the parser compacts its buffer, which no short input reaches.
+    // CI runs see only its first 8 KiB; campaigns with -max_len=100000 or more use all of it.
+    auto session = synthetic_link_stage(ChannelType::display, 0, HeaderMode::mini, 0x1234);
+    SpiceMessageFramer server(HeaderMode::mini);
+    for (int i = 0; i < 80; ++i) {
+        SpiceWireMessage m;
+        m.direction = SpiceDirection::server_to_client;
+        m.bytes = server.frame(spice::DisplayDrawCopy::with_image_bytes(1000, static_cast<std::uint64_t>(i)));
+        session.push_back(std::move(m));
+    }
+    Bytes seed;
+    for (auto direction : {SpiceDirection::client_to_server, SpiceDirection::server_to_client}) {
+        Bytes stream;
+        for (const auto& m : session)
+            if (m.direction == direction) stream.insert(stream.end(), m.bytes.begin(), m.bytes.end());
+        fuzz::encode_chunks(seed, static_cast<unsigned>(direction), stream, 127);
+    }
+    write_seed("spice_parser", "mini_long_display", seed);
 }
 
 // --- extcap_options: NUL-separated argv as Wireshark passes it ----------------------------------------------
