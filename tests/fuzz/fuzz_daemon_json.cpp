@@ -2,8 +2,10 @@
 // client, EVENT from producers, REQUEST from control clients. These are the first bytes any local process
 // can send to spicecapd, so they must give a typed value or an error, never an exception or a crash.
 //
-// Input: one selector byte (0 HELLO, 1 EVENT, 2 REQUEST; taken modulo 3), then the body. Checked besides
-// "no crash, no exception": what a successful parse promises the rest of the daemon.
+// Input: one selector byte (0 HELLO, 1 EVENT, 2 REQUEST; taken modulo 3), then the body. As in the daemon,
+// the body goes through the FrameDecoder first (one JSON object, at most kMaxJsonDepth deep, at most
+// kMaxJsonFrameBytes) and reaches the parser only if the decoder passes it. Checked besides "no crash, no
+// exception": what a successful parse promises the rest of the daemon.
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -12,6 +14,8 @@
 
 #include "fuzz_check.hpp"
 #include "hello.hpp"
+#include "options.hpp"
+#include "spicecap/frame.hpp"
 
 namespace {
 
@@ -40,9 +44,10 @@ void check_event(const ProducerEvent& event) {
         else FUZZ_CHECK(channel->channel_type == 0);
         FUZZ_CHECK(channel->header == "mini" || channel->header == "full");
     }
-    // The daemon forwards the event to subscribers with fields added: that must serialise.
+    // The daemon forwards the event to subscribers with fields added (Hub::log_event): that must serialise.
     auto forwarded = event.json;
     forwarded["session"] = 1;
+    forwarded["timestamp_ns"] = std::uint64_t{1'700'000'000'000'000'000};
     FUZZ_CHECK(!forwarded.dump().empty());
 }
 
@@ -50,7 +55,15 @@ void check_event(const ProducerEvent& event) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     if (size == 0) return 0;
-    const std::string_view body(reinterpret_cast<const char*>(data) + 1, size - 1);
+    const FrameType types[] = {FrameType::hello, FrameType::event, FrameType::request};
+    ByteBuffer frame;
+    append_frame(frame, types[data[0] % 3], std::string_view(reinterpret_cast<const char*>(data) + 1, size - 1));
+    FrameDecoder decoder(kMaxJsonFrameBytes);
+    decoder.feed(frame);
+    auto decoded = decoder.next();
+    if (!decoded) return 0;  // refused before any parser sees it
+    FUZZ_CHECK(decoded->has_value());
+    const std::string_view body = (*decoded)->text();
     switch (data[0] % 3) {
         case 0:
             if (auto hello = parse_hello(body)) check_hello(*hello);

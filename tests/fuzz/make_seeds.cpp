@@ -120,6 +120,14 @@ void daemon_json_seeds() {
         seed.insert(seed.end(), body.begin(), body.end());
         write_seed("daemon_json", name, seed);
     }
+    // Regression: nesting like this (32,000 levels in the original 64 KiB input) crashed spicecapd when it
+    // printed the event; the frame decoder now refuses bodies deeper than kMaxJsonDepth. 4,000 levels
+    // keep the seed within the CI runs' -max_len.
+    Bytes deep{1};
+    const std::string deep_body = R"({"event":"channel_opened","kind":"spice","channel_type":2,"channel_id":0,"x":)" +
+                                  std::string(4000, '[') + std::string(4000, ']') + "}";
+    deep.insert(deep.end(), deep_body.begin(), deep_body.end());
+    write_seed("daemon_json", "regression_event_nested_deep", deep);
     for (const auto& [name, body] : {std::pair{"request_status", R"({"command":"status"})"},
                                      {"request_sessions", R"({"command":"sessions"})"}}) {
         Bytes seed{2};
