@@ -159,7 +159,10 @@ void TcpStreamSynthesizer::emit(TcpDirection direction, std::uint8_t tcp_flags,
     Side& me = side(direction);
     const Side& peer = from_client ? server_ : client_;
 
-    frame_.resize(kFrameHeaderBytes + payload.size());
+    // The buffer only grows: resize() to a larger size zero-fills, and a large message's last segment is
+    // usually short, so resizing to each frame's size would clear up to 64 KiB for every such message.
+    const std::size_t frame_size = kFrameHeaderBytes + payload.size();
+    if (frame_.size() < frame_size) frame_.resize(frame_size);
     std::uint8_t* f = frame_.data();
 
     // Ethernet II.
@@ -208,7 +211,7 @@ void TcpStreamSynthesizer::emit(TcpDirection direction, std::uint8_t tcp_flags,
     sum = internet_checksum_add(sum, {tcp, 20 + payload.size()});
     put_be16(tcp + 16, internet_checksum_fold(sum));
 
-    sink(timestamp_ns, frame_);
+    sink(timestamp_ns, std::span<const std::uint8_t>(f, frame_size));
 }
 
 }  // namespace spicecap
