@@ -55,16 +55,35 @@ TcpEndpoints spice_endpoints(std::uint32_t session_index, std::uint8_t channel_t
 
 std::uint64_t internet_checksum_add(std::uint64_t sum, std::span<const std::uint8_t> bytes) noexcept {
     // One's-complement addition is byte-order independent (RFC 1071 §2(B)): sum native-order words and
-    // swap once when folding. Eight bytes a step keeps a 64 KiB payload cheap.
+    // swap once when folding. It works in any word size because 2^64 and 2^32 are both 1 modulo 2^16 - 1:
+    // whole 64-bit words are added with end-around carry (the carries counted and added back), which is
+    // about twice as fast as adding 32-bit halves and keeps a 64 KiB payload cheap.
     const std::uint8_t* p = bytes.data();
     std::size_t n = bytes.size();
+    std::uint64_t wide = 0;
+    std::uint64_t carries = 0;
+    const auto add_word = [&](std::uint64_t w) {
+        wide += w;
+        carries += wide < w;
+    };
+    while (n >= 32) {
+        std::uint64_t w[4];
+        std::memcpy(w, p, 32);
+        add_word(w[0]);
+        add_word(w[1]);
+        add_word(w[2]);
+        add_word(w[3]);
+        p += 32;
+        n -= 32;
+    }
     while (n >= 8) {
         std::uint64_t w;
         std::memcpy(&w, p, 8);
-        sum += (w & 0xffffffffu) + (w >> 32);
+        add_word(w);
         p += 8;
         n -= 8;
     }
+    sum += (wide & 0xffffffffu) + (wide >> 32) + carries;
     while (n >= 2) {
         std::uint16_t w;
         std::memcpy(&w, p, 2);
