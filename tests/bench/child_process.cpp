@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 
@@ -74,6 +75,22 @@ int ChildProcess::stop(std::chrono::milliseconds grace) {
     if (auto status = wait(grace)) return *status;
     ::kill(pid_, SIGKILL);
     return wait(std::chrono::seconds(5)).value_or(-1);
+}
+
+std::optional<double> process_cpu_seconds(pid_t pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string text;
+    if (!std::getline(in, text)) return std::nullopt;
+    // Fields after the command name (which may contain spaces, so start after its closing parenthesis):
+    // state is field 3; utime and stime are fields 14 and 15.
+    std::istringstream fields(text.substr(text.rfind(')') + 2));
+    std::string field;
+    double utime = 0, stime = 0;
+    for (int number = 3; number <= 15 && fields >> field; ++number) {
+        if (number == 14) utime = std::stod(field);
+        if (number == 15) stime = std::stod(field);
+    }
+    return (utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
 std::optional<std::uint64_t> proc_status_kib(pid_t pid, const std::string& field) {

@@ -36,6 +36,9 @@ private:
     std::optional<int> status_;
 };
 
+/// CPU time (user + system) a process used so far, from /proc/PID/stat (10 ms resolution), if readable.
+std::optional<double> process_cpu_seconds(pid_t pid);
+
 /// A field of /proc/PID/status in KiB ("VmHWM": peak resident set, "VmRSS": current), if readable.
 std::optional<std::uint64_t> proc_status_kib(pid_t pid, const std::string& field);
 

@@ -59,14 +59,41 @@ void wait_for_reader(PcapStreamReader& reader, std::uint64_t expected, std::chro
     }
 }
 
+double process_cpu_seconds() {
+    timespec cpu{};
+    ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu);
+    return static_cast<double>(cpu.tv_sec) + static_cast<double>(cpu.tv_nsec) / 1e9;
+}
+
+// What is read just before the first message is sent, to be subtracted at the end.
+struct RunBaseline {
+    Clock::time_point start;
+    std::uint64_t daemon_dropped = 0;
+    double daemon_cpu = 0;
+    double extcap_cpu = 0;
+    double process_cpu = 0;
+};
+
+RunBaseline take_baseline(const DaemonUnderTest& daemon, const ExtcapCapture& capture) {
+    RunBaseline b;
+    b.daemon_dropped = daemon_dropped_records(daemon);
+    b.daemon_cpu = daemon.cpu_seconds();
+    b.extcap_cpu = capture.cpu_seconds();
+    b.process_cpu = process_cpu_seconds();
+    b.start = Clock::now();
+    return b;
+}
+
 // Everything after the last message was sent: flush, wait for the far end, count.
 DeliveryResult finish_run(Producer& producer, const DaemonUnderTest& daemon, ExtcapCapture& capture,
-                          std::uint64_t dropped_before, std::size_t message_bytes, std::uint64_t sent,
-                          Clock::time_point start) {
+                          const RunBaseline& baseline, std::size_t message_bytes, std::uint64_t sent) {
     producer.flush(std::chrono::seconds(30));
     const auto stats = producer.stats();
     wait_for_reader(capture.reader(), sent - stats.dropped_records, std::chrono::seconds(2));
     const auto end = capture.reader().last_message_time();
+    const double daemon_cpu = daemon.cpu_seconds() - baseline.daemon_cpu;
+    const double extcap_cpu = capture.cpu_seconds() - baseline.extcap_cpu;
+    const double process_cpu = process_cpu_seconds() - baseline.process_cpu;
     const PcapStreamTotals totals = capture.stop();
     if (!totals.error.empty()) throw std::runtime_error("reading the extcap's FIFO: " + totals.error);
 
@@ -74,14 +101,21 @@ DeliveryResult finish_run(Producer& producer, const DaemonUnderTest& daemon, Ext
     r.message_bytes = message_bytes;
     r.sent = sent;
     r.received = totals.messages;
-    r.seconds = seconds_between(start, end);
+    r.seconds = seconds_between(baseline.start, end);
     r.records_per_second = r.seconds > 0 ? static_cast<double>(r.received) / r.seconds : 0;
     r.megabytes_per_second = r.records_per_second * static_cast<double>(message_bytes) / 1e6;
     r.lost = sent - std::min(sent, r.received);
     r.producer_dropped = stats.dropped_records;
-    r.daemon_dropped = daemon_dropped_records(daemon) - dropped_before;
+    r.daemon_dropped = daemon_dropped_records(daemon) - baseline.daemon_dropped;
     r.tcp_gaps = totals.tcp_gaps;
     r.sequence_breaks = totals.sequence_breaks;
+    if (r.received > 0) {
+        const auto per_message_us = [&](double seconds) { return seconds * 1e6 / static_cast<double>(r.received); };
+        r.producer_cpu_us = per_message_us(process_cpu - totals.cpu_seconds);
+        r.daemon_cpu_us = per_message_us(daemon_cpu);
+        r.extcap_cpu_us = per_message_us(extcap_cpu);
+        r.reader_cpu_us = per_message_us(totals.cpu_seconds);
+    }
     return r;
 }
 
@@ -90,13 +124,13 @@ DeliveryResult finish_run(Producer& producer, const DaemonUnderTest& daemon, Ext
 DeliveryResult run_e2e_throughput(const BenchContext& context, const DaemonUnderTest& daemon, std::size_t message_bytes) {
     ExtcapCapture capture(context.programs, daemon, context.dir, "e2e-" + std::to_string(message_bytes), false);
     auto producer = connect_producer(daemon);
-    const std::uint64_t dropped_before = daemon_dropped_records(daemon);
     auto message = make_bench_message(message_bytes);
     const std::uint64_t window = std::clamp<std::uint64_t>(kWindowBytes / message_bytes, 16, kWindowMessages);
     const auto duration = context.throughput_duration();
 
     PcapStreamReader& reader = capture.reader();
-    const auto start = Clock::now();
+    const RunBaseline baseline = take_baseline(daemon, capture);
+    const auto start = baseline.start;
     std::uint64_t sent = 0;
     for (bool stalled = false; !stalled;) {
         if (sent % kCheckEvery == 0) {
@@ -113,7 +147,7 @@ DeliveryResult run_e2e_throughput(const BenchContext& context, const DaemonUnder
         producer->packet_received(kChannel, message);
         ++sent;
     }
-    DeliveryResult r = finish_run(*producer, daemon, capture, dropped_before, message_bytes, sent, start);
+    DeliveryResult r = finish_run(*producer, daemon, capture, baseline, message_bytes, sent);
     r.method = "flow-controlled, window " + std::to_string(window) + " messages";
     return r;
 }
@@ -122,11 +156,11 @@ DeliveryResult run_e2e_paced(const BenchContext& context, const DaemonUnderTest&
                              double messages_per_second, std::chrono::milliseconds duration) {
     ExtcapCapture capture(context.programs, daemon, context.dir, "paced-" + std::to_string(message_bytes), false);
     auto producer = connect_producer(daemon);
-    const std::uint64_t dropped_before = daemon_dropped_records(daemon);
     auto message = make_bench_message(message_bytes);
     const auto total = static_cast<std::uint64_t>(messages_per_second * std::chrono::duration<double>(duration).count());
 
-    const auto start = Clock::now();
+    const RunBaseline baseline = take_baseline(daemon, capture);
+    const auto start = baseline.start;
     std::uint64_t sent = 0;
     while (sent < total) {
         // Send whatever is due by now, then sleep a little: bursts of about 50 us worth of messages.
@@ -138,7 +172,7 @@ DeliveryResult run_e2e_paced(const BenchContext& context, const DaemonUnderTest&
         }
         std::this_thread::sleep_for(std::chrono::microseconds(50));
     }
-    DeliveryResult r = finish_run(*producer, daemon, capture, dropped_before, message_bytes, sent, start);
+    DeliveryResult r = finish_run(*producer, daemon, capture, baseline, message_bytes, sent);
     r.method = "open loop at " + std::to_string(static_cast<std::uint64_t>(messages_per_second)) + " messages/s";
     return r;
 }

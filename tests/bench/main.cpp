@@ -50,7 +50,9 @@ int run_one_e2e(bool quick, std::size_t message_bytes) {
     DaemonUnderTest daemon(context.programs, context.dir, "spicecapd");
     const DeliveryResult r = run_e2e_throughput(context, daemon, message_bytes);
     std::cout << message_bytes << " B messages: " << r.records_per_second << " rec/s, " << r.megabytes_per_second
-              << " MB/s, " << r.lost << " lost of " << r.sent << "\n";
+              << " MB/s, " << r.lost << " lost of " << r.sent << "; CPU us per message: producer " << r.producer_cpu_us
+              << ", spicecapd " << r.daemon_cpu_us << ", extcap " << r.extcap_cpu_us << ", reader " << r.reader_cpu_us
+              << "\n";
     return 0;
 }
 

@@ -100,6 +100,9 @@ void PcapStreamReader::run() {
         ::poll(&p, 1, 20);
     }
     if (end > begin && totals_.error.empty()) totals_.error = std::to_string(end - begin) + " bytes of a partial record at the end";
+    timespec cpu{};
+    ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
+    totals_.cpu_seconds = static_cast<double>(cpu.tv_sec) + static_cast<double>(cpu.tv_nsec) / 1e9;
     eof_ = true;
 }
 

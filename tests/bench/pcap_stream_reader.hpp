@@ -31,6 +31,8 @@ struct PcapStreamTotals {
     std::uint64_t tcp_gap_bytes = 0;
     /// Per benchmark message with a send time: CLOCK_REALTIME when it was parsed minus its send time.
     std::vector<std::int64_t> latencies_ns;
+    /// CPU seconds the reading thread used.
+    double cpu_seconds = 0;
     /// Set if the stream was not a pcap stream or reading failed.
     std::string error;
 };

@@ -37,6 +37,8 @@ public:
 
     const std::string& socket() const noexcept { return socket_; }
     pid_t pid() const noexcept { return process_->pid(); }
+    /// CPU seconds the daemon used so far.
+    double cpu_seconds() const { return process_cpu_seconds(pid()).value_or(0); }
     /// The daemon's status object (docs/protocol.md §9). Throws if it does not answer.
     nlohmann::json status() const;
     /// Waits until `count` subscribers are connected (they subscribed); throws after 10 s.
@@ -56,6 +58,8 @@ public:
     ~ExtcapCapture();
 
     PcapStreamReader& reader() noexcept { return *reader_; }
+    /// CPU seconds the extcap used so far.
+    double cpu_seconds() const { return process_cpu_seconds(extcap_->pid()).value_or(0); }
     /// Stops the extcap with SIGTERM (as Wireshark does), reads what it flushed, returns the totals.
     PcapStreamTotals stop();
 

@@ -56,6 +56,14 @@ std::string losses(const DeliveryResult& r) {
     return s.str();
 }
 
+// Where the CPU went, per message: what bounds the rate when the stages share the cores.
+std::string cpu_per_message(const DeliveryResult& r) {
+    const double total = r.producer_cpu_us + r.daemon_cpu_us + r.extcap_cpu_us + r.reader_cpu_us;
+    return "CPU per message: producer " + format("%.2f", r.producer_cpu_us) + ", spicecapd " +
+           format("%.2f", r.daemon_cpu_us) + ", extcap " + format("%.2f", r.extcap_cpu_us) + ", reader " +
+           format("%.2f", r.reader_cpu_us) + format(" = %.2f us", total);
+}
+
 void row(std::ostream& out, const std::string& what, const std::string& target, const std::string& measured,
          const std::string& verdict) {
     char line[512];
@@ -107,6 +115,7 @@ void print_table(std::ostream& out, const BenchReport& r) {
     row(out, "end to end, 64 B SPICE messages", ">= 2 M rec/s", count(s.records_per_second) + " rec/s (" +
         format("%.0f MB/s", s.megabytes_per_second) + ")", verdict_at_least(s.records_per_second, kTargetSmallRecordsPerSecond));
     note(out, losses(s) + "; " + s.method);
+    note(out, cpu_per_message(s));
     if (r.udpdump_small) {
         const auto& u = *r.udpdump_small;
         const double ratio = u.records_per_second > 0 ? s.records_per_second / u.records_per_second : 0;
@@ -120,6 +129,7 @@ void print_table(std::ostream& out, const BenchReport& r) {
     row(out, "end to end, 1 KiB SPICE messages", "-", count(k.records_per_second) + " rec/s (" +
         format("%.0f MB/s", k.megabytes_per_second) + ")", "");
     note(out, losses(k));
+    note(out, cpu_per_message(k));
     const auto& l = r.e2e_large;
     const double share = r.raw_pipe.megabytes_per_second > 0 ? l.megabytes_per_second / r.raw_pipe.megabytes_per_second : 0;
     row(out, "end to end, 64 KiB SPICE messages", ">= 60 % of raw pipe", format("%.0f MB/s", l.megabytes_per_second) +
@@ -127,6 +137,7 @@ void print_table(std::ostream& out, const BenchReport& r) {
     row(out, "  ... vs a raw pipe copy of the same bytes", ">= 60 %", format("%.0f %%", 100 * share) + " (raw pipe " +
         format("%.0f MB/s", r.raw_pipe.megabytes_per_second) + ")", verdict_at_least(share, kTargetShareOfRawPipe));
     note(out, losses(l));
+    note(out, cpu_per_message(l));
 
     if (r.producer) {
         const auto& p = *r.producer;

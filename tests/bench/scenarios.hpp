@@ -50,6 +50,12 @@ struct DeliveryResult {
     std::uint64_t tcp_gaps = 0;
     /// Messages that arrived with a sequence number other than the one expected.
     std::uint64_t sequence_breaks = 0;
+    /// CPU time per message received, in microseconds, of each stage: the producing process (the calls
+    /// and the library's sender thread), spicecapd, the extcap, and the reader at the far end.
+    double producer_cpu_us = 0;
+    double daemon_cpu_us = 0;
+    double extcap_cpu_us = 0;
+    double reader_cpu_us = 0;
     /// How the run was driven, for the report.
     std::string method;
 };
