@@ -216,7 +216,19 @@ TEST_CASE("producer stress: daemon killed mid-run: no call waits and nothing is 
         while (progress.load() < kThreads * kCalls * 2 / 3) std::this_thread::sleep_for(1ms);
         listener.restart();
     });
+    // The calls may all have returned before the producer's next reconnect attempt (its backoff is 100 ms
+    // doubling to 2 s): wait for it, then show that records flow on the new connection, in order.
+    const auto reconnect_deadline = std::chrono::steady_clock::now() + 15s;
+    while (producer.stats().connections < 2 && std::chrono::steady_clock::now() < reconnect_deadline) std::this_thread::sleep_for(10ms);
+    REQUIRE(producer.stats().connections == 2);
+    const auto delivered_before_tail = producer.stats().delivered_records;
+    run_threads([&](int t) {
+        Message message;
+        message.set(t, static_cast<std::uint64_t>(kCalls));  // after every timed call of this thread
+        producer.packet_sent(channel_of(t), message.bytes);
+    });
     REQUIRE(producer.flush(30s));
+    CHECK(producer.stats().delivered_records == delivered_before_tail + kThreads);
 
     MESSAGE("per call (ns), 8 threads on " << std::thread::hardware_concurrency() << " cores, daemon killed and restarted: median "
                                            << at(all, 0.5) << ", p99 " << at(all, 0.99) << ", p99.9 " << at(all, 0.999)
