@@ -55,7 +55,7 @@ std::string Connection::describe() const {
     }
     who += " #" + std::to_string(number_) + " (pid " + std::to_string(peer_.pid);
     if (session_ != nullptr) {
-        who += ", " + producer_name_ + " session " + std::to_string(session_->id);
+        who += ", " + producer_name_ + ", session " + std::to_string(session_->id);
         if (!session_->label.empty()) who += " \"" + session_->label + "\"";
     }
     if (subscriber_) who += ", subscriber id " + std::to_string(subscriber_->id());

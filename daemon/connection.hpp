@@ -55,7 +55,7 @@ private:
     void refuse(const std::string& reason);
     void close_socket();
     void leave_other_slot();
-    /// "producer #4 (ryll pid 1234 "vm1", session 7)" for log lines.
+    /// "producer #4 (pid 1234, ryll pid 1234, session 7 "vm1")" for log lines.
     std::string describe() const;
 
     Hub& hub_;

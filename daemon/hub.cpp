@@ -260,7 +260,7 @@ nlohmann::json Hub::status_json(std::uint64_t now_ns) const {
           {"refused_connections", totals_.refused_connections},
           {"protocol_errors", totals_.protocol_errors}}},
         {"history",
-         {{"records", log_.entry_count()}, {"bytes", log_.memory_bytes()}, {"oldest_ns", log_.oldest_timestamp()}}},
+         {{"entries", log_.entry_count()}, {"bytes", log_.memory_bytes()}, {"oldest_ns", log_.oldest_timestamp()}}},
         {"sessions", sessions_.to_json()},
         {"subscribers", std::move(subscribers)}};
 }

@@ -34,13 +34,15 @@ ControlPipes::~ControlPipes() {
 }
 
 void ControlPipes::run() {
-    if (!out_path_.empty()) {
+    // Wireshark opens its end of control-in for writing from its UI thread and reads control-out from a
+    // thread of its own, so control-in is opened first (as Wireshark's own extcaps do).
+    int in = -1;
+    if (!in_path_.empty()) in = ::open(in_path_.c_str(), O_RDONLY | O_CLOEXEC);
+    if (!out_path_.empty() && !stopping_) {
         const int out = ::open(out_path_.c_str(), O_WRONLY | O_CLOEXEC);
         if (out >= 0) out_fd_ = out;
     }
-    if (in_path_.empty() || stopping_) return;
-    const int in = ::open(in_path_.c_str(), O_RDONLY | O_CLOEXEC);
-    if (in < 0) return;
+    if (in < 0 || stopping_) return;
     std::vector<char> buffer(4096);
     for (;;) {
         const ssize_t n = ::read(in, buffer.data(), buffer.size());

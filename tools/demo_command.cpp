@@ -1,6 +1,5 @@
 // `spicecap demo`: plays a realistic SPICE session (and with --vsock a USB vsock session) through the
 // producer library, as a SPICE client built with spicecap would report it. The quick start's producer.
-#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <optional>
@@ -8,6 +7,7 @@
 #include <string_view>
 #include <thread>
 
+#include "argument_reader.hpp"
 #include "commands.hpp"
 #include "demo_session.hpp"
 #include "demo_vsock_session.hpp"
@@ -41,57 +41,40 @@ struct DemoOptions {
     std::string socket;
 };
 
-std::optional<double> parse_number(std::string_view text) {
-    double v = 0;
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-    if (ec != std::errc{} || end != text.data() + text.size() || !(v >= 0)) return std::nullopt;
-    return v;
-}
-
 std::variant<DemoOptions, int> parse(int argc, char** argv) {
     DemoOptions o;
-    const auto bad = [](const std::string& why) {
-        std::fprintf(stderr, "spicecap demo: %s (see spicecap demo --help)\n", why.c_str());
-        return 2;
-    };
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view arg = argv[i];
-        const auto value = [&]() -> std::optional<std::string_view> {
-            if (i + 1 >= argc) return std::nullopt;
-            return std::string_view(argv[++i]);
-        };
+    ArgumentReader args(argc, argv);
+    while (args.next()) {
+        const std::string_view arg = args.arg();
         if (arg == "--help" || arg == "-h") {
             std::fputs(kUsage, stdout);
             return 0;
         } else if (arg == "--duration") {
-            const auto v = value();
-            const auto d = v ? parse_number(*v) : std::nullopt;
-            if (!d) return bad("--duration takes seconds");
+            const auto d = args.number(0);
+            if (!d) return args.fail("--duration takes seconds");
             o.duration_seconds = *d;
         } else if (arg == "--messages") {
-            const auto v = value();
-            const auto n = v ? parse_number(*v) : std::nullopt;
-            if (!n) return bad("--messages takes a count");
-            o.messages = static_cast<std::uint64_t>(*n);
+            const auto n = args.integer<std::uint64_t>(0, 1LL << 62);
+            if (!n) return args.fail("--messages takes a count");
+            o.messages = *n;
         } else if (arg == "--rate") {
-            const auto v = value();
-            const auto r = v ? parse_number(*v) : std::nullopt;
-            if (!r || *r <= 0) return bad("--rate takes messages per second, above 0");
+            const auto r = args.number(0.001);
+            if (!r) return args.fail("--rate takes messages per second, above 0");
             o.rate = *r;
         } else if (arg == "--vsock") {
             o.vsock = true;
         } else if (arg == "--quiet") {
             o.quiet = true;
         } else if (arg == "--session") {
-            const auto v = value();
-            if (!v) return bad("--session needs a label");
+            const auto v = args.value();
+            if (!v) return args.fail("--session needs a label");
             o.session = std::string(*v);
         } else if (arg == "--socket") {
-            const auto v = value();
-            if (!v) return bad("--socket needs a path");
+            const auto v = args.value();
+            if (!v) return args.fail("--socket needs a path");
             o.socket = std::string(*v);
         } else {
-            return bad("unknown argument '" + std::string(arg) + "'");
+            return args.fail("unknown argument '" + std::string(arg) + "'");
         }
     }
     return o;

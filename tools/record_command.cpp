@@ -2,7 +2,6 @@
 // written from a live subscription without Wireshark, flushed and closed cleanly on SIGINT/SIGTERM.
 #include <asio.hpp>
 
-#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -13,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "argument_reader.hpp"
 #include "commands.hpp"
 #include "spicecap/pcap_writer.hpp"
 #include "spicecap/socket_path.hpp"
@@ -53,82 +53,62 @@ constexpr const char* kUsage =
     "  --socket PATH       daemon socket (default: $SPICECAP_SOCKET, $XDG_RUNTIME_DIR/spicecap/spicecapd.sock,\n"
     "                      else /tmp/spicecap-$UID/spicecapd.sock)\n";
 
-template <class Int>
-std::optional<Int> parse_int(std::string_view text, long long min, long long max) {
-    long long v = 0;
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-    if (ec != std::errc{} || end != text.data() + text.size() || v < min || v > max) return std::nullopt;
-    return static_cast<Int>(v);
-}
-
 // Parses the arguments; returns the exit code to leave with instead of options when done or wrong.
 std::variant<RecordOptions, int> parse(int argc, char** argv) {
     RecordOptions o;
-    const auto bad = [](const std::string& why) {
-        std::fprintf(stderr, "spicecap record: %s (see spicecap record --help)\n", why.c_str());
-        return 2;
-    };
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view arg = argv[i];
-        const auto value = [&]() -> std::optional<std::string_view> {
-            if (i + 1 >= argc) return std::nullopt;
-            return std::string_view(argv[++i]);
-        };
+    ArgumentReader args(argc, argv);
+    while (args.next()) {
+        const std::string_view arg = args.arg();
         if (arg == "--help" || arg == "-h") {
             std::fputs(kUsage, stdout);
             return 0;
         } else if (arg == "--channels") {
-            const auto v = value();
-            if (!v) return bad("--channels needs a list");
+            const auto v = args.value();
+            if (!v) return args.fail("--channels needs a list");
             std::stringstream list{std::string(*v)};
             std::string name;
             while (std::getline(list, name, ',')) {
                 const auto type = spice_channel_type_from_name(name);
-                if (!type) return bad("unknown SPICE channel '" + name + "'");
+                if (!type) return args.fail("unknown SPICE channel '" + name + "'");
                 o.channels.push_back(*type);
             }
         } else if (arg == "--session") {
-            const auto v = value();
-            const auto id = v ? parse_int<std::uint32_t>(*v, 1, 0xffffffffLL) : std::nullopt;
-            if (!id) return bad("--session takes a session id (see spicecap status)");
+            const auto id = args.integer<std::uint32_t>(1, 0xffffffffLL);
+            if (!id) return args.fail("--session takes a session id (see spicecap status)");
             o.session = *id;
         } else if (arg == "--history") {
-            const auto v = value();
-            const auto s = v ? parse_int<std::uint32_t>(*v, 0, 86400) : std::nullopt;
-            if (!s) return bad("--history takes seconds, 0 to 86400");
+            const auto s = args.integer<std::uint32_t>(0, 86400);
+            if (!s) return args.fail("--history takes seconds, 0 to 86400");
             o.history_seconds = *s;
         } else if (arg == "--duration") {
-            const auto v = value();
-            const auto s = v ? parse_int<std::uint32_t>(*v, 1, 86400 * 365) : std::nullopt;
-            if (!s) return bad("--duration takes whole seconds");
+            const auto s = args.integer<std::uint32_t>(1, 86400LL * 365);
+            if (!s) return args.fail("--duration takes whole seconds");
             o.duration_seconds = *s;
         } else if (arg == "--handshake") {
             o.spice.handshake = true;
         } else if (arg == "--server-port") {
-            const auto v = value();
-            const auto p = v ? parse_int<std::uint16_t>(*v, 1, 65535) : std::nullopt;
-            if (!p) return bad("--server-port takes a port, 1 to 65535");
+            const auto p = args.integer<std::uint16_t>(1, 65535);
+            if (!p) return args.fail("--server-port takes a port, 1 to 65535");
             o.spice.server_port = *p;
         } else if (arg == "--no-vsock") {
             o.vsock = false;
         } else if (arg == "--link-type") {
-            const auto v = value();
-            const auto t = v ? parse_int<int>(*v, 147, 162) : std::nullopt;
-            if (!t) return bad("--link-type takes 147..162 (USER0..USER15)");
+            const auto t = args.integer<int>(147, 162);
+            if (!t) return args.fail("--link-type takes 147..162 (USER0..USER15)");
             o.vsock_link_type = *t;
         } else if (arg == "--socket") {
-            const auto v = value();
-            if (!v) return bad("--socket needs a path");
+            const auto v = args.value();
+            if (!v) return args.fail("--socket needs a path");
             o.socket = std::string(*v);
         } else if (!arg.empty() && arg[0] == '-') {
-            return bad("unknown option '" + std::string(arg) + "'");
+            return args.fail("unknown option '" + std::string(arg) + "'");
         } else if (o.directory.empty()) {
             o.directory = std::string(arg);
         } else {
-            return bad("only one DIR may be given");
+            return args.fail("only one DIR may be given");
         }
     }
-    if (o.directory.empty()) return bad("name the folder to write to: spicecap record DIR");
+    if (o.directory.empty()) return args.fail("name the folder to write to: spicecap record DIR");
     return o;
 }
 

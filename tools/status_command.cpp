@@ -1,24 +1,16 @@
 // `spicecap status`: asks spicecapd for its status (docs/protocol.md §9) and prints it as a table, or as
 // the daemon's raw JSON object with --json.
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <iostream>
 #include <optional>
 #include <sstream>
 #include <string>
 #include <string_view>
 
-#include <poll.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
-
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
-#include "spicecap/expected.hpp"
-#include "spicecap/frame.hpp"
+#include "spicecap/control_client.hpp"
 #include "spicecap/socket_path.hpp"
 
 namespace spicecap::cli {
@@ -26,70 +18,6 @@ namespace spicecap::cli {
 namespace {
 
 using nlohmann::json;
-
-constexpr int kTimeoutMs = 5000;
-
-// A blocking control connection: one REQUEST, one REPLY at a time.
-class ControlClient {
-public:
-    ~ControlClient() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-
-    Expected<Ok, std::string> connect(const std::string& path) {
-        if (path.size() >= sizeof(sockaddr_un{}.sun_path)) return Unexpected{"socket path " + path + " is too long"};
-        fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd_ < 0) return Unexpected{std::string("socket(): ") + std::strerror(errno)};
-        sockaddr_un addr{};
-        addr.sun_family = AF_UNIX;
-        std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-        if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-            const int err = errno;
-            if (err == ENOENT || err == ECONNREFUSED) {
-                return Unexpected{"no spicecapd is listening on " + path +
-                                  "; start one with `spicecapd &` (or `systemctl --user start spicecapd`)"};
-            }
-            return Unexpected{"cannot connect to " + path + ": " + std::strerror(err)};
-        }
-        return Ok{};
-    }
-
-    // Sends a frame and returns the REPLY's JSON (an error if the daemon said ok:false or hung up).
-    Expected<json, std::string> exchange(FrameType type, const json& body) {
-        ByteBuffer frame;
-        append_frame(frame, type, std::string_view(body.dump()));
-        for (std::size_t sent = 0; sent < frame.size();) {
-            ssize_t n = ::send(fd_, frame.data() + sent, frame.size() - sent, MSG_NOSIGNAL);
-            if (n < 0 && errno == EINTR) continue;
-            if (n <= 0) return Unexpected{std::string("cannot write to the daemon: ") + std::strerror(errno)};
-            sent += static_cast<std::size_t>(n);
-        }
-        for (;;) {
-            auto next = decoder_.next();
-            if (!next) return Unexpected{"the daemon sent something invalid: " + next.error().message};
-            if (next.value()) {
-                const FrameView& f = **next;
-                if (f.type != FrameType::reply) return Unexpected{"the daemon sent a " + std::string(frame_type_name(f.type)) + " frame"};
-                json reply = json::parse(f.text(), nullptr, false);
-                if (!reply.value("ok", false)) return Unexpected{"the daemon said: " + reply.value("error", std::string("(no reason)"))};
-                return reply;
-            }
-            pollfd p{fd_, POLLIN, 0};
-            const int ready = ::poll(&p, 1, kTimeoutMs);
-            if (ready < 0 && errno == EINTR) continue;
-            if (ready == 0) return Unexpected{std::string("the daemon did not answer within 5 seconds")};
-            auto space = decoder_.prepare(64 * 1024);
-            ssize_t n = ::recv(fd_, space.data(), space.size(), 0);
-            if (n < 0 && errno == EINTR) continue;
-            if (n <= 0) return Unexpected{std::string("the daemon closed the connection")};
-            decoder_.commit(static_cast<std::size_t>(n));
-        }
-    }
-
-private:
-    int fd_ = -1;
-    FrameDecoder decoder_;
-};
 
 std::string human_bytes(std::uint64_t bytes) {
     static constexpr const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};
@@ -115,7 +43,8 @@ std::string human_duration(double seconds) {
 }
 
 std::string pad(std::string text, std::size_t width) {
-    if (text.size() < width) text.append(width - text.size(), ' ');
+    // A value wider than its column still gets one space before the next one.
+    text.append(text.size() < width ? width - text.size() : 1, ' ');
     return text;
 }
 
@@ -135,7 +64,7 @@ void print_table(const json& status, std::ostream& out) {
         << "), lost by subscribers " << totals.value("dropped_records", 0ull) << " ("
         << human_bytes(totals.value("dropped_bytes", 0ull)) << "), dropped by producers "
         << totals.value("producer_dropped_records", 0ull) << "\n";
-    out << "history " << history.value("records", 0ull) << " entries in " << human_bytes(history.value("bytes", 0ull))
+    out << "history " << history.value("entries", 0ull) << " records and events in " << human_bytes(history.value("bytes", 0ull))
         << "; " << status.value("producers", 0) << " producer(s), " << status["subscribers"].size()
         << " subscriber(s)";
     if (totals.value("refused_connections", 0ull) || totals.value("protocol_errors", 0ull)) {
@@ -220,11 +149,7 @@ int status_command(int argc, char** argv) {
         std::cerr << "spicecap status: " << connected.error() << "\n";
         return 1;
     }
-    if (auto hello = client.exchange(FrameType::hello, json{{"version", 1}, {"role", "control"}}); !hello) {
-        std::cerr << "spicecap status: " << hello.error() << "\n";
-        return 1;
-    }
-    auto reply = client.exchange(FrameType::request, json{{"command", "status"}});
+    auto reply = client.request(json{{"command", "status"}});
     if (!reply) {
         std::cerr << "spicecap status: " << reply.error() << "\n";
         return 1;

@@ -17,6 +17,15 @@ std::uint32_t load_u32le(const std::uint8_t* p) noexcept {
 
 SendBuffer::SendBuffer(std::size_t limit_bytes) : limit_bytes_(limit_bytes) {}
 
+void SendBuffer::reserve_full_size(ByteBuffer& buffer) const noexcept {
+    // Growing by reallocation would copy megabytes while a caller holds the lock. Reserving only takes
+    // address space: pages are touched (and become memory) as frames are appended.
+    try {
+        buffer.reserve(limit_bytes_ + kEventAllowanceBytes);
+    } catch (...) {  // no address space for it: grow on demand instead
+    }
+}
+
 void SendBuffer::count_drop(std::size_t payload_bytes) noexcept {
     ++dropped_records_;
     dropped_bytes_ += payload_bytes;
@@ -80,6 +89,7 @@ void SendBuffer::open(std::size_t max_payload_bytes, const std::vector<std::stri
     std::lock_guard lock(mutex_);
     open_ = true;
     max_payload_bytes_ = max_payload_bytes;
+    reserve_full_size(pending_);
     for (const auto& json : preamble_events) {
         append_frame(pending_, FrameType::event, json);
         ++pending_frames_;

@@ -85,6 +85,10 @@ public:
     /// Copies the message counters into `stats` (all at one instant).
     void read_counters(ProducerStats& stats) const;
 
+    /// Gives `buffer` the capacity of a full pending buffer, so appending never reallocates. The sender
+    /// does this for its batch buffer, open() for the pending one.
+    void reserve_full_size(ByteBuffer& buffer) const noexcept;
+
 private:
     bool sender_must_wake() const noexcept { return pending_.empty() && !in_flight_; }
     void count_drop(std::size_t payload_bytes) noexcept;

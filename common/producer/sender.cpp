@@ -92,6 +92,7 @@ void Producer::Impl::run_sender(std::optional<producer_detail::DaemonConnection>
 
 bool Producer::Impl::serve(producer_detail::DaemonConnection& connection) {
     producer_detail::Batch batch;
+    buffer.reserve_full_size(batch.bytes);  // it is swapped with the pending buffer: both must be full size
     while (true) {
         if (!buffer.take(batch)) {
             switch (connection.wait_idle(data_ready, stop_)) {

@@ -8,10 +8,6 @@ namespace spicecap {
 
 namespace {
 
-constexpr std::array<std::string_view, kMaxSpiceChannelType + 1> kSpiceChannelNames = {
-    "",     "main", "display", "inputs", "cursor", "playback", "record", "tunnel", "smartcard", "usbredir",
-    "port", "webdav"};
-
 void store_u32le(std::uint8_t* p, std::uint32_t v) noexcept {
     for (int i = 0; i < 4; ++i) p[i] = static_cast<std::uint8_t>(v >> (8 * i));
 }
@@ -34,18 +30,6 @@ Unexpected<RecordError> reject(RecordErrorKind kind, std::string message) {
 }
 
 }  // namespace
-
-std::optional<std::string_view> spice_channel_name(std::uint8_t channel_type) noexcept {
-    if (channel_type == 0 || channel_type > kMaxSpiceChannelType) return std::nullopt;
-    return kSpiceChannelNames[channel_type];
-}
-
-std::optional<std::uint8_t> spice_channel_type_from_name(std::string_view name) noexcept {
-    for (std::uint8_t type = 1; type <= kMaxSpiceChannelType; ++type) {
-        if (kSpiceChannelNames[type] == name) return type;
-    }
-    return std::nullopt;
-}
 
 std::string_view stream_kind_name(StreamKind kind) noexcept {
     return kind == StreamKind::spice ? "spice" : "usbvsock";

@@ -14,11 +14,6 @@ using spice_bytes::Writer;
 
 namespace {
 
-constexpr std::string_view kChannelNames[] = {
-    "main", "display", "inputs", "cursor", "playback", "record",
-    "tunnel", "smartcard", "usbredir", "port", "webdav",
-};
-
 Unexpected<SpiceError> fail(SpiceErrorCode code, std::string message) {
     return Unexpected{SpiceError{code, std::move(message)}};
 }
@@ -89,23 +84,6 @@ void write_caps(Writer& w, const std::vector<std::uint32_t>& common, const std::
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------------------
-
-std::string_view channel_name(ChannelType type) noexcept {
-    const auto n = static_cast<std::size_t>(type);
-    if (n >= 1 && n <= std::size(kChannelNames)) return kChannelNames[n - 1];
-    return "unknown";
-}
-
-std::optional<ChannelType> channel_from_name(std::string_view name) noexcept {
-    for (std::size_t i = 0; i < std::size(kChannelNames); ++i)
-        if (kChannelNames[i] == name) return static_cast<ChannelType>(i + 1);
-    return std::nullopt;
-}
-
-std::optional<ChannelType> channel_from_number(std::uint8_t number) noexcept {
-    if (number >= 1 && number <= std::size(kChannelNames)) return static_cast<ChannelType>(number);
-    return std::nullopt;
-}
 
 bool has_cap(std::span<const std::uint32_t> caps, unsigned bit) noexcept {
     const std::size_t word = bit / 32;

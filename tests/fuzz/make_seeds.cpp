@@ -42,7 +42,7 @@ Bytes text_bytes(std::string_view text) { return Bytes(text.begin(), text.end())
 
 // --- frame_codec: chunk streams of whole connections ------------------------------------------------------
 
-RecordHeader spice_header(Direction direction, SpiceChannelType channel) {
+RecordHeader spice_header(Direction direction, ChannelType channel) {
     RecordHeader h;
     h.kind = StreamKind::spice;
     h.direction = direction;
@@ -56,7 +56,7 @@ void frame_codec_seeds() {
     append_frame(producer, FrameType::hello, R"({"version":1,"role":"producer","name":"seed","pid":42,"session":"vm"})");
     append_frame(producer, FrameType::event, R"({"event":"channel_opened","kind":"spice","channel_type":2,"channel_id":0,"header":"mini"})");
     const Bytes ping = {0x04, 0x00, 0x0c, 0x00, 0x00, 0x00, 1, 0, 0, 0, 99, 0, 0, 0, 0, 0, 0, 0};
-    append_record_frame(producer, spice_header(Direction::server_to_client, SpiceChannelType::display), ping);
+    append_record_frame(producer, spice_header(Direction::server_to_client, ChannelType::display), ping);
     RecordHeader vsock;
     vsock.kind = StreamKind::usb_vsock;
     vsock.direction = Direction::device_to_host;
@@ -67,12 +67,12 @@ void frame_codec_seeds() {
 
     Bytes subscriber;
     append_frame(subscriber, FrameType::reply, R"({"ok":true,"subscriber":1})");
-    auto to_subscriber = spice_header(Direction::client_to_server, SpiceChannelType::inputs);
+    auto to_subscriber = spice_header(Direction::client_to_server, ChannelType::inputs);
     to_subscriber.session = 7;
     to_subscriber.flags = kRecordFlagFullHeader;
     append_record_frame(subscriber, to_subscriber, ping);
     DropNotice drop;
-    drop.where = spice_header(Direction::server_to_client, SpiceChannelType::display);
+    drop.where = spice_header(Direction::server_to_client, ChannelType::display);
     drop.where.session = 7;
     drop.records = 12;
     drop.bytes = 34567;

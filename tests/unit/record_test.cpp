@@ -22,7 +22,7 @@ RecordHeader example_header() {
     RecordHeader h;
     h.kind = StreamKind::spice;
     h.direction = Direction::client_to_server;
-    h.channel_type = static_cast<std::uint8_t>(SpiceChannelType::main);
+    h.channel_type = static_cast<std::uint8_t>(ChannelType::main);
     h.channel_id = 0;
     h.session = 7;
     h.timestamp_ns = 1700000000123456789ull;
@@ -138,7 +138,7 @@ TEST_CASE("record: drop notice encodes to the documented bytes") {
     DropNotice notice;
     notice.where.kind = StreamKind::spice;
     notice.where.direction = Direction::server_to_client;
-    notice.where.channel_type = static_cast<std::uint8_t>(SpiceChannelType::display);
+    notice.where.channel_type = static_cast<std::uint8_t>(ChannelType::display);
     notice.where.channel_id = 1;
     notice.where.session = 3;
     notice.where.timestamp_ns = 1700000000000000000ull;

@@ -1,7 +1,10 @@
 // The spicecap producer library, C++ API: a program that sends and receives SPICE messages (or USB vsock
 // transfers) reports each one here, and the library forwards it to spicecapd, which hands it to Wireshark.
 //
-//     spicecap::Producer producer({.name = "ryll", .session_label = "vm1"});
+//     spicecap::ProducerOptions options;
+//     options.name = "ryll";
+//     options.session_label = "vm1";
+//     spicecap::Producer producer(options);
 //     producer.channel_opened({spicecap::spice_channel::display, 0});
 //     producer.packet_sent({spicecap::spice_channel::display, 0}, bytes);
 //
@@ -184,9 +187,9 @@ public:
     /// The socket path this producer connects to.
     std::string socket_path() const;
 
+private:
     class Impl;
 
-private:
     // Bits of state_: capture turned on by the user; connected to a daemon that accepted the HELLO.
     static constexpr std::uint8_t kEnabled = 1;
     static constexpr std::uint8_t kConnected = 2;

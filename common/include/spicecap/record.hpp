@@ -12,6 +12,7 @@
 
 #include "spicecap/expected.hpp"
 #include "spicecap/frame.hpp"
+#include "spicecap/spice_channel.hpp"
 
 namespace spicecap {
 
@@ -36,27 +37,6 @@ enum class Direction : std::uint8_t {
     device_to_host = 1,
 };
 
-/// SPICE channel types (spice-protocol's SPICE_CHANNEL_*), the values of RecordHeader::channel_type.
-enum class SpiceChannelType : std::uint8_t {
-    main = 1,
-    display = 2,
-    inputs = 3,
-    cursor = 4,
-    playback = 5,
-    record = 6,
-    tunnel = 7,
-    smartcard = 8,
-    usbredir = 9,
-    port = 10,
-    webdav = 11,
-};
-/// The largest SPICE channel type the protocol accepts.
-inline constexpr std::uint8_t kMaxSpiceChannelType = 11;
-
-/// "main", "display", ... for a SPICE channel type; std::nullopt outside 1..11.
-std::optional<std::string_view> spice_channel_name(std::uint8_t channel_type) noexcept;
-/// The channel type for a name as used in subscriber HELLOs ("main", "display", ...).
-std::optional<std::uint8_t> spice_channel_type_from_name(std::string_view name) noexcept;
 /// "spice" or "usbvsock": the names used in HELLO and EVENT frames.
 std::string_view stream_kind_name(StreamKind kind) noexcept;
 /// The StreamKind for "spice" or "usbvsock".
@@ -106,7 +86,7 @@ struct RecordHeader {
     StreamKind kind = StreamKind::spice;
     /// Which way the message travelled (see Direction for the meaning per kind).
     Direction direction = Direction::client_to_server;
-    /// SPICE: the channel type, 1..11 (SpiceChannelType). USB vsock: always 0.
+    /// SPICE: the channel type, 1..11 (ChannelType). USB vsock: always 0.
     std::uint8_t channel_type = 0;
     /// SPICE: the channel id (0 for the first channel of a type, 1 for a second display...).
     /// USB vsock: the index of the USB link, when a host talks to several devices.

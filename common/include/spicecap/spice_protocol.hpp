@@ -17,33 +17,13 @@
 
 #include "spicecap/expected.hpp"
 #include "spicecap/header_mode.hpp"
+#include "spicecap/spice_channel.hpp"
 
 namespace spicecap {
 
 // ---------------------------------------------------------------------------------------------------------
 // Channels and directions
 
-/// SPICE channel types (SPICE_CHANNEL_*). The numbers are what a SpiceLinkMess carries.
-enum class ChannelType : std::uint8_t {
-    main = 1,
-    display = 2,
-    inputs = 3,
-    cursor = 4,
-    playback = 5,
-    record = 6,
-    tunnel = 7,
-    smartcard = 8,
-    usbredir = 9,
-    port = 10,
-    webdav = 11,
-};
-
-/// The lowercase name spicecap uses for a channel type in options and logs ("main", "display", ...).
-std::string_view channel_name(ChannelType type) noexcept;
-/// The channel type with that name, or nothing for an unknown name.
-std::optional<ChannelType> channel_from_name(std::string_view name) noexcept;
-/// The channel type with that number, or nothing when the number is not a SPICE channel (0, 12...).
-std::optional<ChannelType> channel_from_number(std::uint8_t number) noexcept;
 
 /// Which way a SPICE message travels on its channel's TCP connection.
 enum class SpiceDirection : std::uint8_t { client_to_server = 0, server_to_client = 1 };

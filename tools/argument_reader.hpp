@@ -1,0 +1,58 @@
+// Walks a subcommand's arguments: options with values, numbers within bounds, and one way of saying
+// what is wrong ("spicecap record: --history takes seconds, 0 to 86400 (see spicecap record --help)").
+#pragma once
+
+#include <charconv>
+#include <cstdio>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace spicecap::cli {
+
+class ArgumentReader {
+public:
+    /// `argv[0]` is the subcommand's name.
+    ArgumentReader(int argc, char** argv) : argc_(argc), argv_(argv) {}
+
+    /// Moves to the next argument; false when there is none.
+    bool next() { return ++at_ < argc_; }
+    /// The current argument.
+    std::string_view arg() const { return argv_[at_]; }
+    /// Takes the argument after the current one as its value.
+    std::optional<std::string_view> value() {
+        if (at_ + 1 >= argc_) return std::nullopt;
+        return std::string_view(argv_[++at_]);
+    }
+    /// Takes the next argument as a whole number in [min, max].
+    template <class Int>
+    std::optional<Int> integer(long long min, long long max) {
+        const auto text = value();
+        if (!text) return std::nullopt;
+        long long v = 0;
+        const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), v);
+        if (ec != std::errc{} || end != text->data() + text->size() || v < min || v > max) return std::nullopt;
+        return static_cast<Int>(v);
+    }
+    /// Takes the next argument as a number >= min.
+    std::optional<double> number(double min) {
+        const auto text = value();
+        if (!text) return std::nullopt;
+        double v = 0;
+        const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), v);
+        if (ec != std::errc{} || end != text->data() + text->size() || !(v >= min)) return std::nullopt;
+        return v;
+    }
+    /// Prints why the arguments are wrong and returns the exit code for usage errors (2).
+    int fail(const std::string& why) const {
+        std::fprintf(stderr, "spicecap %s: %s (see spicecap %s --help)\n", argv_[0], why.c_str(), argv_[0]);
+        return 2;
+    }
+
+private:
+    int argc_;
+    char** argv_;
+    int at_ = 0;
+};
+
+}  // namespace spicecap::cli
