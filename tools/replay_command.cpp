@@ -98,14 +98,15 @@ public:
     void wait_for(std::uint64_t timestamp_ns) {
         if (!speed_) return;
         const auto now = std::chrono::steady_clock::now();
-        if (!first_) {
+        if (!started_) {
+            started_ = true;
             first_ = timestamp_ns;
             start_ = now;
             return;
         }
-        if (timestamp_ns <= *first_) return;
+        if (timestamp_ns <= first_) return;
         const auto due = start_ + std::chrono::nanoseconds(static_cast<std::int64_t>(
-                                      static_cast<double>(timestamp_ns - *first_) / *speed_));
+                                      static_cast<double>(timestamp_ns - first_) / *speed_));
         // In slices, so that Ctrl-C during a long quiet stretch of the capture stops promptly.
         while (!g_interrupted && due > std::chrono::steady_clock::now() + std::chrono::milliseconds(1))
             std::this_thread::sleep_until(std::min(due, std::chrono::steady_clock::now() + std::chrono::milliseconds(100)));
@@ -113,7 +114,10 @@ public:
 
 private:
     std::optional<double> speed_;
-    std::optional<std::uint64_t> first_;
+    // Plain fields rather than an optional: g++ 12 at -O2 warns (wrongly) that an optional may be read
+    // uninitialized here.
+    bool started_ = false;
+    std::uint64_t first_ = 0;
     std::chrono::steady_clock::time_point start_;
 };
 

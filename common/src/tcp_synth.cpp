@@ -55,16 +55,35 @@ TcpEndpoints spice_endpoints(std::uint32_t session_index, std::uint8_t channel_t
 
 std::uint64_t internet_checksum_add(std::uint64_t sum, std::span<const std::uint8_t> bytes) noexcept {
     // One's-complement addition is byte-order independent (RFC 1071 §2(B)): sum native-order words and
-    // swap once when folding. Eight bytes a step keeps a 64 KiB payload cheap.
+    // swap once when folding. It works in any word size because 2^64 and 2^32 are both 1 modulo 2^16 - 1:
+    // whole 64-bit words are added with end-around carry (the carries counted and added back), which is
+    // about twice as fast as adding 32-bit halves and keeps a 64 KiB payload cheap.
     const std::uint8_t* p = bytes.data();
     std::size_t n = bytes.size();
+    std::uint64_t wide = 0;
+    std::uint64_t carries = 0;
+    const auto add_word = [&](std::uint64_t w) {
+        wide += w;
+        carries += wide < w;
+    };
+    while (n >= 32) {
+        std::uint64_t w[4];
+        std::memcpy(w, p, 32);
+        add_word(w[0]);
+        add_word(w[1]);
+        add_word(w[2]);
+        add_word(w[3]);
+        p += 32;
+        n -= 32;
+    }
     while (n >= 8) {
         std::uint64_t w;
         std::memcpy(&w, p, 8);
-        sum += (w & 0xffffffffu) + (w >> 32);
+        add_word(w);
         p += 8;
         n -= 8;
     }
+    sum += (wide & 0xffffffffu) + (wide >> 32) + carries;
     while (n >= 2) {
         std::uint16_t w;
         std::memcpy(&w, p, 2);
@@ -159,7 +178,10 @@ void TcpStreamSynthesizer::emit(TcpDirection direction, std::uint8_t tcp_flags,
     Side& me = side(direction);
     const Side& peer = from_client ? server_ : client_;
 
-    frame_.resize(kFrameHeaderBytes + payload.size());
+    // The buffer only grows: resize() to a larger size zero-fills, and a large message's last segment is
+    // usually short, so resizing to each frame's size would clear up to 64 KiB for every such message.
+    const std::size_t frame_size = kFrameHeaderBytes + payload.size();
+    if (frame_.size() < frame_size) frame_.resize(frame_size);
     std::uint8_t* f = frame_.data();
 
     // Ethernet II.
@@ -208,7 +230,7 @@ void TcpStreamSynthesizer::emit(TcpDirection direction, std::uint8_t tcp_flags,
     sum = internet_checksum_add(sum, {tcp, 20 + payload.size()});
     put_be16(tcp + 16, internet_checksum_fold(sum));
 
-    sink(timestamp_ns, frame_);
+    sink(timestamp_ns, std::span<const std::uint8_t>(f, frame_size));
 }
 
 }  // namespace spicecap
