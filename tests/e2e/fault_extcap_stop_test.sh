@@ -25,7 +25,9 @@ extcap_pid=$(pgrep -f "$XDG_CONFIG_HOME/wireshark/extcap/spicecap-extcap") || fa
 background "$SPICECAP" demo --rate 2000 --duration 12 >"$WORK/demo.out" 2>"$WORK/demo.err"
 demo_pid=$LAST_PID
 sleep 3
-! grep -q "dropped" "$WORK/extcap.log" || fail "records were dropped before the extcap was stopped: the rate is too high for this machine"
+# On a quiet machine nothing is dropped before the freeze; on a busy CI runner a few may be. What matters
+# is that the freeze makes the daemon drop more.
+dropped_before=$(status_value 's["totals"]["dropped_records"]')
 kill -STOP "$extcap_pid"
 stopped_at=$(now_ms)
 sleep 4.5
@@ -35,8 +37,8 @@ dropped_during=$(json_value "$WORK/status.json" 's["totals"]["dropped_records"]'
 sleep_until_ms $((stopped_at + 5000))
 kill -CONT "$extcap_pid"
 continued_at_s=$(date +%s.%N)
-[ "$dropped_during" -gt 0 ] || fail "after 4.5 s of a frozen subscriber the daemon had dropped nothing for it"
-pass "extcap frozen for 5 s; meanwhile 'spicecap status' answered in $status_ms ms: $dropped_during records dropped for it so far"
+[ "$dropped_during" -gt "$dropped_before" ] || fail "after 4.5 s of a frozen subscriber the daemon had dropped nothing more for it"
+pass "extcap frozen for 5 s; meanwhile 'spicecap status' answered in $status_ms ms: $dropped_before records dropped before the freeze, $dropped_during after 4.5 s of it"
 
 wait "$demo_pid" || fail "the demo failed: $(cat "$WORK/demo.err")"
 sleep 1

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fault: one producer sends 1 GiB of SPICE records (256 KiB each) as fast as the socket takes them, while
+# Fault: one producer sends 1 GiB of SPICE records (4 KiB each) as fast as the socket takes them, while
 # a subscriber reads 256 KiB/s. The daemon runs with a 16 MiB history and an 8 MiB subscriber queue.
 # - The daemon's peak RSS stays within history + queue limits + 32 MiB (design §9).
 # - It stays responsive: `spicecap status` is answered quickly all through the flood.
@@ -10,7 +10,7 @@ source "$(dirname "$0")/fault_lib.sh"
 
 history_mib=16 queue_mib=8
 bound_kib=$(( (history_mib + queue_mib + 32) * 1024 ))
-payload=$((256 * 1024))
+payload=$((4 * 1024))
 total=$((1024 * 1024 * 1024))
 records=$((total / payload))
 start_daemon --history-bytes ${history_mib}M --subscriber-queue-bytes ${queue_mib}M
@@ -27,18 +27,19 @@ done
 
 background python3 "$PROTOCOL_CLIENT" flood --bytes "$total" --payload-bytes "$payload" >"$WORK/flood.out" 2>&1
 flood_pid=$LAST_PID
-# Ask for the status every 0.2 s while the flood lasts.
+# Ask for the status every 50 ms while the flood lasts.
 worst_ms=0 asked=0
 while kill -0 "$flood_pid" 2>/dev/null; do
   ms=$(timed_status "$WORK/status.json")
   asked=$((asked + 1))
   [ "$ms" -le "$worst_ms" ] || worst_ms=$ms
-  sleep 0.2
+  sleep 0.05
 done
 wait "$flood_pid" || fail "the flooding producer failed: $(cat "$WORK/flood.out")"
 cat "$WORK/flood.out"
 [ "$asked" -gt 0 ] || fail "the flood ended before the status could be asked once"
-[ "$worst_ms" -le 1000 ] || fail "spicecap status took $worst_ms ms during the flood"
+# Typically tens of ms; the bound leaves room for a loaded CI runner, not for a daemon that stops answering.
+[ "$worst_ms" -le 2000 ] || fail "spicecap status took $worst_ms ms during the flood"
 pass "daemon responsive during the flood: $asked status requests, slowest $worst_ms ms"
 
 hwm_kib=$(proc_status_kib "$DAEMON_PID" VmHWM)
