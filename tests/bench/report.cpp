@@ -122,6 +122,8 @@ void print_table(std::ostream& out, const BenchReport& r) {
         row(out, "  ... vs udpdump fed the same messages", ">= 10x", format("%.1fx", ratio) + " (udpdump " +
             count(u.records_per_second) + " rec/s)", verdict_at_least(ratio, kTargetRatioToUdpdump));
         note(out, "udpdump: " + losses(u) + "; " + u.method);
+        note(out, "udpdump CPU per message: " + format("%.2f us", u.extcap_cpu_us) + " (spicecap-extcap: " +
+                      format("%.2f us)", s.extcap_cpu_us));
     } else {
         row(out, "  ... vs udpdump fed the same messages", ">= 10x", "udpdump not installed", "n/a");
     }
@@ -138,6 +140,9 @@ void print_table(std::ostream& out, const BenchReport& r) {
         format("%.0f MB/s", r.raw_pipe.megabytes_per_second) + ")", verdict_at_least(share, kTargetShareOfRawPipe));
     note(out, losses(l));
     note(out, cpu_per_message(l));
+    note(out, "raw pipe CPU per 64 KiB: writer " + format("%.2f", r.raw_pipe.writer_cpu_us) + ", reader " +
+                  format("%.2f", r.raw_pipe.reader_cpu_us) +
+                  format(" = %.2f us", r.raw_pipe.writer_cpu_us + r.raw_pipe.reader_cpu_us));
 
     if (r.producer) {
         const auto& p = *r.producer;
