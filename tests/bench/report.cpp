@@ -61,7 +61,8 @@ std::string cpu_per_message(const DeliveryResult& r) {
     const double total = r.producer_cpu_us + r.daemon_cpu_us + r.extcap_cpu_us + r.reader_cpu_us;
     return "CPU per message: producer " + format("%.2f", r.producer_cpu_us) + ", spicecapd " +
            format("%.2f", r.daemon_cpu_us) + ", extcap " + format("%.2f", r.extcap_cpu_us) + ", reader " +
-           format("%.2f", r.reader_cpu_us) + format(" = %.2f us", total);
+           format("%.2f", r.reader_cpu_us) + format(" = %.2f us", total) +
+           format(" (%.2f cores busy)", total * r.records_per_second / 1e6);
 }
 
 void row(std::ostream& out, const std::string& what, const std::string& target, const std::string& measured,
