@@ -79,6 +79,7 @@ PcapStreamTotals PcapStreamReader::finish(std::chrono::milliseconds timeout) {
 void PcapStreamReader::run() {
     std::vector<std::uint8_t> buffer(kBufferBytes);
     std::size_t begin = 0, end = 0;
+    bool blocking = false;
     for (;;) {
         if (stop_.load(std::memory_order_relaxed)) break;
         if (begin == end) {
@@ -90,6 +91,12 @@ void PcapStreamReader::run() {
         }
         const ssize_t n = ::read(fd_, buffer.data() + end, kReadBytes);
         if (n > 0) {
+            if (!blocking && header_seen()) {
+                // The writer is here, and it is always stopped in the end (EOF): from now on, wait in read()
+                // like the raw pipe's reader, instead of poll() plus a read that finds nothing.
+                ::fcntl(fd_, F_SETFL, ::fcntl(fd_, F_GETFL) & ~O_NONBLOCK);
+                blocking = true;
+            }
             end += static_cast<std::size_t>(n);
             begin += parse(buffer.data() + begin, end - begin);
             if (!totals_.error.empty()) break;
