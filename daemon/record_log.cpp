@@ -59,6 +59,13 @@ std::optional<EntryRef> RecordLog::entry_at(std::uint64_t position) const {
     return ref;
 }
 
+std::span<const std::uint8_t> RecordLog::block_bytes_from(std::uint64_t position) const {
+    const Block* block = block_for(position);
+    if (block == nullptr) return {};
+    const std::size_t offset = position - block->start_position;
+    return {block->data.get() + offset, block->used - offset};
+}
+
 std::uint64_t RecordLog::front_end_position() const noexcept {
     return blocks_.empty() ? head_position_ : blocks_.front().start_position + blocks_.front().used;
 }

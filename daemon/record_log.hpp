@@ -85,6 +85,10 @@ public:
     /// The entry at `position` (an entry boundary between tail and head), or nullopt at the head.
     std::optional<EntryRef> entry_at(std::uint64_t position) const;
 
+    /// The entries stored from `position` (an entry boundary) to the end of its block, back to back as
+    /// EntryHead + frame, for walking many entries without a lookup each; empty at the head.
+    std::span<const std::uint8_t> block_bytes_from(std::uint64_t position) const;
+
     /// Memory held by blocks.
     std::size_t memory_bytes() const noexcept { return memory_bytes_; }
     /// Entries stored.

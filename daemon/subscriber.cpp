@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "spicecap/record.hpp"
 
@@ -99,12 +100,22 @@ void Subscriber::fill(const RecordLog& log, ByteBuffer& out, std::size_t max_byt
         ByteBuffer().swap(pending_);
     }
     cursor_ = std::max(cursor_, log.tail_position());
+    // Walk the log block by block (one lookup per block, not per entry).
     while (out.size() < max_bytes) {
-        auto entry = log.entry_at(cursor_);
-        if (!entry) break;
-        cursor_ = entry->next_position;
-        if (!selects(entry->head) || in_preamble(*entry)) continue;
-        deliver(*entry, out, now_ns);
+        const auto bytes = log.block_bytes_from(cursor_);
+        if (bytes.empty()) break;
+        std::size_t at = 0;
+        while (at < bytes.size() && out.size() < max_bytes) {
+            EntryRef entry;
+            std::memcpy(&entry.head, bytes.data() + at, kEntryHeadBytes);
+            entry.frame = bytes.subspan(at + kEntryHeadBytes, entry.head.frame_bytes);
+            entry.position = cursor_;
+            entry.next_position = cursor_ + kEntryHeadBytes + entry.head.frame_bytes;
+            at += kEntryHeadBytes + entry.head.frame_bytes;
+            cursor_ = entry.next_position;
+            if (!selects(entry.head) || in_preamble(entry)) continue;
+            deliver(entry, out, now_ns);
+        }
     }
     if (!preamble_end_.empty() && cursor_ > last_preamble_end_) preamble_end_.clear();
     // Caught up: report what is left, so no loss waits for a record that may never come.

@@ -32,11 +32,12 @@ fs::path self_directory() {
 }
 
 // The extcap built or installed beside this program: build tree (build/tools -> build/extcap), or an
-// installed layout (bin -> lib/.../wireshark/extcap).
+// installed layout (bin -> lib/.../wireshark/extcap), under any prefix, else the configured prefix.
 std::optional<fs::path> find_extcap() {
     if (const char* env = std::getenv("SPICECAP_EXTCAP"); env && *env) return fs::path(env);
     const fs::path self = self_directory();
     for (const fs::path& candidate : {self / kExtcapName, self / ".." / "extcap" / kExtcapName,
+                                      self / SPICECAP_BIN_TO_EXTCAP_DIR / kExtcapName,
                                       fs::path(SPICECAP_INSTALLED_EXTCAP_DIR) / kExtcapName}) {
         std::error_code ec;
         if (fs::is_regular_file(candidate, ec)) return fs::canonical(candidate, ec);
@@ -46,7 +47,7 @@ std::optional<fs::path> find_extcap() {
 
 std::optional<fs::path> find_lua() {
     const fs::path self = self_directory();
-    for (const fs::path& candidate : {self / ".." / "share" / "spicecap" / kLuaName,
+    for (const fs::path& candidate : {self / SPICECAP_BIN_TO_DATA_DIR / kLuaName,
                                       fs::path(SPICECAP_INSTALLED_DATA_DIR) / kLuaName,
                                       fs::path(SPICECAP_SOURCE_DIR) / "packaging" / "wireshark" / kLuaName}) {
         std::error_code ec;

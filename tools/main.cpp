@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "commands.hpp"
+#include "producer_commands.hpp"
 
 namespace {
 
@@ -18,6 +19,8 @@ constexpr Subcommand kSubcommands[] = {
     {"status", "show the daemon's sessions, channels, subscribers and drops", spicecap::cli::status_command},
     {"demo", "play a scripted SPICE (or --vsock USB vsock) session into the daemon", spicecap::cli::demo_command},
     {"record", "write one pcap file per channel from the daemon's live records", spicecap::cli::record_command},
+    {"proxy", "SPICE proxy that reports every message passing through it", spicecap::cli::proxy_command},
+    {"replay", "send the SPICE traffic of a pcap/pcapng capture to the daemon", spicecap::cli::replay_command},
     {"install", "register the extcap (and Lua dissector) with Wireshark", spicecap::cli::install_command},
     {"uninstall", "remove what install registered", spicecap::cli::uninstall_command},
 };

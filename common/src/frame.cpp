@@ -27,6 +27,29 @@ bool is_json_object(std::string_view text) {
     return nlohmann::json::accept(text.begin(), text.end());
 }
 
+// True if objects and arrays in `text` nest deeper than `limit` (text inside strings does not count). Exact
+// for valid JSON, which is all that matters: invalid JSON is rejected by is_json_object anyway. Stops at
+// the first level past the limit, so the cost is one pass at most.
+bool json_nests_deeper_than(std::string_view text, std::size_t limit) {
+    std::size_t depth = 0;
+    bool in_string = false;
+    bool escaped = false;
+    for (const char c : text) {
+        if (in_string) {
+            if (escaped) escaped = false;
+            else if (c == '\\') escaped = true;
+            else if (c == '"') in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '{' || c == '[') {
+            if (++depth > limit) return true;
+        } else if ((c == '}' || c == ']') && depth > 0) {
+            --depth;
+        }
+    }
+    return false;
+}
+
 }  // namespace
 
 bool is_known_frame_type(std::uint8_t type) noexcept {
@@ -57,6 +80,7 @@ std::string_view frame_error_kind_name(FrameErrorKind kind) noexcept {
         case FrameErrorKind::zero_length: return "zero_length";
         case FrameErrorKind::unknown_type: return "unknown_type";
         case FrameErrorKind::body_not_json_object: return "body_not_json_object";
+        case FrameErrorKind::json_too_deep: return "json_too_deep";
     }
     return "unknown";
 }
@@ -147,6 +171,11 @@ Expected<std::optional<FrameView>, FrameError> FrameDecoder::next() {
     if (frame_body_is_json(view.type) && !is_json_object(view.text())) {
         return fail(FrameErrorKind::body_not_json_object,
                     std::string(frame_type_name(view.type)) + " body is not a JSON object");
+    }
+    if (frame_body_is_json(view.type) && json_nests_deeper_than(view.text(), kMaxJsonDepth)) {
+        return fail(FrameErrorKind::json_too_deep, std::string(frame_type_name(view.type)) +
+                                                       " body nests objects and arrays deeper than " +
+                                                       std::to_string(kMaxJsonDepth) + " levels");
     }
     begin_ += total;
     return std::optional<FrameView>{view};

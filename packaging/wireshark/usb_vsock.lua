@@ -13,6 +13,13 @@
 -- Wireshark 4.0's Lua API has no conversation objects, so the "conversation" of an address pair
 -- is the generated field usbvsock.stream (like tcp.stream): filter `usbvsock.stream == N`.
 
+-- When this file is found twice (the .deb's copy in the global plugin folder and a personal one from
+-- `spicecap install`), the second Proto("usbvsock") would fail with "there cannot be two protocols
+-- with the same description" at every Wireshark start: the first copy loaded is the one used. Each
+-- plugin has its own environment, so the mark goes into the Lua state's real globals, _G.
+if _G.spicecap_usb_vsock_loaded then return end
+_G.spicecap_usb_vsock_loaded = true
+
 local proto = Proto("usbvsock", "USB vsock")
 
 local PSEUDO_HEADER_SIZE = 16

@@ -16,6 +16,7 @@ BACKGROUND_PIDS+=("$!")
 timeout 20 cat "$WORK/ctl_out" >"$WORK/control.bin" &
 reader=$!
 exec 7>"$WORK/ctl_in"
+wait_for_subscribers 1
 "$SPICECAP" demo --messages 50 --rate 100 --quiet || fail "demo failed"
 sleep 1.5
 

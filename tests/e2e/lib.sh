@@ -48,6 +48,18 @@ start_daemon() {
   wait_for_file "$SPICECAP_SOCKET"
 }
 
+# Waits (up to $2 seconds, default 15) until the daemon has at least $1 subscribers: a capture started in
+# the background is live only once its extcap has subscribed, some time after tshark created its file.
+wait_for_subscribers() {
+  local want=$1 deadline=$((SECONDS + ${2:-15})) have
+  while :; do
+    have=$("$SPICECAP" status --json 2>/dev/null | awk '/"subscribers": \[/{inside=1} inside && /^      "id":/{n++} inside && /^  \]/{inside=0} END{print n+0}')
+    [ "$have" -ge "$want" ] && return 0
+    [ $SECONDS -lt $deadline ] || fail "timed out waiting for $want subscriber(s) (have $have)"
+    sleep 0.1
+  done
+}
+
 stop_daemon() {
   [ -n "$DAEMON_PID" ] || return 0
   kill "$DAEMON_PID" 2>/dev/null || true

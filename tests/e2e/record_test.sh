@@ -7,7 +7,7 @@ start_daemon
 out="$WORK/rec"
 background "$SPICECAP" record "$out"
 record_pid=$LAST_PID
-sleep 1
+wait_for_subscribers 2
 "$SPICECAP" demo --messages 200 --rate 400 --quiet || fail "spicecap demo failed"
 "$SPICECAP" demo --vsock --messages 16 --rate 400 --quiet || fail "spicecap demo --vsock failed"
 sleep 1

@@ -9,7 +9,7 @@ pcap="$WORK/inputs.pcapng"
 background tshark -i spice -f "tcp port 10003" -a duration:60 -w "$pcap"
 tshark_pid=$LAST_PID
 wait_for_file "$pcap" 10
-sleep 1
+wait_for_subscribers 1
 "$BUILD_DIR/tests/e2e/scripted_producer" "$WORK" 200 400 || fail "the scripted producer failed"
 sleep 1
 kill -INT "$tshark_pid"

@@ -13,7 +13,7 @@ pcap="$WORK/live.pcapng"
 background tshark -i spice -a duration:60 -w "$pcap"
 tshark_pid=$LAST_PID
 wait_for_file "$pcap" 10
-sleep 1
+wait_for_subscribers 1
 
 "$BUILD_DIR/tests/e2e/scripted_producer" "$WORK" 300 300 || fail "the scripted producer failed"
 sleep 1

@@ -12,7 +12,7 @@ pcap="$WORK/vsock.pcapng"
 background tshark -i usbvsock -a duration:60 -w "$pcap"
 tshark_pid=$LAST_PID
 wait_for_file "$pcap" 10
-sleep 1
+wait_for_subscribers 1
 # 16 steady transfers = two cycles of the demo's script.
 "$SPICECAP" demo --vsock --messages 16 --rate 100 --quiet || fail "spicecap demo --vsock failed"
 sleep 1

@@ -313,10 +313,53 @@ TEST_CASE("frame: a large frame fed in small pieces survives buffer growth and c
     CHECK(frames[1].body == raw({'t', 'a', 'i', 'l'}));
 }
 
+// Regression: a producer's EVENT of 32,000 nested arrays (64 KiB, within the daemon's JSON frame limit)
+// crashed spicecapd with a 2 MiB stack when it printed the event to forward it (and would with 8 MiB in
+// a debug or ASan build). Found with fuzz_daemon_json; the decoder now refuses such bodies.
+TEST_CASE("frame: JSON frame bodies may nest 64 levels and no deeper") {
+    const auto nested = [](std::size_t depth, std::string_view inner) {
+        // The body's object is level 1; each array adds one.
+        return "{\"a\":" + std::string(depth - 1, '[') + std::string(inner) + std::string(depth - 1, ']') + "}";
+    };
+    for (FrameType type : {FrameType::hello, FrameType::reply, FrameType::event, FrameType::request}) {
+        CAPTURE(frame_type_name(type));
+        auto [at_limit, at_limit_error] = decode(frame_bytes(type, nested(kMaxJsonDepth, "1")), 7);
+        CHECK_FALSE(at_limit_error);
+        CHECK(at_limit.size() == 1);
+
+        auto [frames, error] = decode(frame_bytes(type, nested(kMaxJsonDepth + 1, "")), 7);
+        REQUIRE(error);
+        CHECK(error->kind == FrameErrorKind::json_too_deep);
+        CHECK(error->message == std::string(frame_type_name(type)) +
+                                    " body nests objects and arrays deeper than 64 levels");
+        CHECK(frames.empty());
+    }
+    // The crash input itself.
+    std::string deep = R"({"event":"channel_opened","kind":"spice","channel_type":2,"channel_id":0,"x":)";
+    deep += std::string(32000, '[') + std::string(32000, ']') + "}";
+    auto [frames, error] = decode(frame_bytes(FrameType::event, deep), 4096);
+    REQUIRE(error);
+    CHECK(error->kind == FrameErrorKind::json_too_deep);
+
+    // Brackets inside strings, escaped quotes included, are text, not nesting.
+    const std::string in_strings = R"({"a":")" + std::string(100, '[') + R"(\"[[[", "b":"\\", "c":[{}]})";
+    auto [text_frames, text_error] = decode(frame_bytes(FrameType::event, in_strings), 5);
+    CHECK_FALSE(text_error);
+    CHECK(text_frames.size() == 1);
+    // Depth is nesting, not the number of brackets: many shallow arrays are fine.
+    std::string wide = R"({"a":[)";
+    for (int i = 0; i < 1000; ++i) wide += i ? ",[[]]" : "[[]]";
+    wide += "]}";
+    auto [wide_frames, wide_error] = decode(frame_bytes(FrameType::event, wide), 64);
+    CHECK_FALSE(wide_error);
+    CHECK(wide_frames.size() == 1);
+}
+
 TEST_CASE("frame: error kind names") {
     CHECK(frame_error_kind_name(FrameErrorKind::truncated) == "truncated");
     CHECK(frame_error_kind_name(FrameErrorKind::oversize) == "oversize");
     CHECK(frame_error_kind_name(FrameErrorKind::zero_length) == "zero_length");
     CHECK(frame_error_kind_name(FrameErrorKind::unknown_type) == "unknown_type");
     CHECK(frame_error_kind_name(FrameErrorKind::body_not_json_object) == "body_not_json_object");
+    CHECK(frame_error_kind_name(FrameErrorKind::json_too_deep) == "json_too_deep");
 }

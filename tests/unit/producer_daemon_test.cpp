@@ -44,6 +44,12 @@ constexpr int kCallsPerThread = 200'000;
 #else
 constexpr int kCallsPerThread = 1'000'000;
 #endif
+// The slowest single call allowed with 8 threads on a shared 2-core machine: below the 5 s HELLO timeout,
+// the shortest wait on the daemon a call could inherit if it ever waited for the sender. Under sanitizers
+// on a loaded machine whole seconds of starvation were seen, so only the 99th percentile is checked there.
+#if !defined(__SANITIZE_ADDRESS__)
+constexpr std::uint32_t kMaxCallBound = 3'000'000'000u;
+#endif
 
 template <class Predicate>
 bool eventually(Predicate done, std::chrono::milliseconds timeout = 5s) {
@@ -424,7 +430,9 @@ TEST_CASE("producer with spicecapd: SIGKILL of the daemon mid-run loses nothing 
     CHECK(stats.accepted_records == stats.delivered_records + stats.dropped_records);
     CHECK(stats.accepted_bytes == stats.delivered_bytes + stats.dropped_bytes);
     CHECK(at(0.99) < 100'000);
-    CHECK(all.back() < 1'000'000'000);
+#if !defined(__SANITIZE_ADDRESS__)
+    CHECK(all.back() < kMaxCallBound);
+#endif
 
     // The new daemon has the channel that was open (replayed, with its header mode), at most what was
     // delivered, and the drop report for what the kill lost.

@@ -33,6 +33,12 @@ constexpr int kCallsPerThread = 200'000;
 #else
 constexpr int kCallsPerThread = 1'000'000;
 #endif
+// The slowest single call allowed with 8 threads on a shared 2-core machine: below the 5 s HELLO timeout,
+// the shortest wait on the daemon a call could inherit if it ever waited for the sender. Under sanitizers
+// on a loaded machine whole seconds of starvation were seen, so only the 99th percentile is checked there.
+#if !defined(__SANITIZE_ADDRESS__)
+constexpr std::uint32_t kMaxCallBound = 3'000'000'000u;
+#endif
 
 ProducerOptions options_for(const std::string& path) {
     ProducerOptions options;
@@ -228,8 +234,10 @@ TEST_CASE("producer stress: daemon killed mid-run: no call waits and nothing is 
     // No call touches the socket, so none waits for the daemon: the 99th percentile stays in microseconds.
     // The slowest calls are the scheduler's (8 threads share the cores; a thread preempted while it holds
     // the buffer's mutex delays the others for a time slice), as the capture-off baseline shows, so the
-    // maximum is only bounded far below what waiting on the daemon would cost (a 5 s HELLO timeout, or
-    // forever on a stalled socket).
+    // maximum is only bounded below what waiting on the daemon would cost (a 5 s HELLO timeout, or forever
+    // on a stalled socket: the stalled-daemon tests in producer_wire_test.cpp would hang).
     CHECK(at(all, 0.99) < 100'000);
-    CHECK(all.back() < 1'000'000'000);
+#if !defined(__SANITIZE_ADDRESS__)
+    CHECK(all.back() < kMaxCallBound);
+#endif
 }

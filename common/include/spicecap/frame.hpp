@@ -46,6 +46,11 @@ inline constexpr std::size_t kFrameLengthBytes = 4;
 inline constexpr std::size_t kFramePrefixBytes = 5;
 /// The default largest accepted value of the length field (type + body): 16 MiB.
 inline constexpr std::uint32_t kDefaultMaxFrameBytes = 16u * 1024 * 1024;
+/// The deepest nesting of objects and arrays a JSON frame body may have (the body's own object is level 1).
+/// Receivers copy and print JSON with recursive code (nlohmann), so without a limit one 64 KiB EVENT of
+/// 32,000 nested arrays takes megabytes of stack: spicecapd crashed on it with a 2 MiB stack. The
+/// protocol's own objects nest 5 levels at most.
+inline constexpr std::size_t kMaxJsonDepth = 64;
 
 /// True for the six frame types the protocol defines.
 bool is_known_frame_type(std::uint8_t type) noexcept;
@@ -74,6 +79,8 @@ enum class FrameErrorKind {
     unknown_type,
     /// A HELLO, REPLY, EVENT or REQUEST body is not a JSON object.
     body_not_json_object,
+    /// A JSON frame body nests objects and arrays deeper than kMaxJsonDepth.
+    json_too_deep,
 };
 
 /// "truncated", "oversize", ... for logs.

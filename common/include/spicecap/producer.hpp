@@ -187,9 +187,9 @@ public:
     /// The socket path this producer connects to.
     std::string socket_path() const;
 
+private:
     class Impl;
 
-private:
     // Bits of state_: capture turned on by the user; connected to a daemon that accepted the HELLO.
     static constexpr std::uint8_t kEnabled = 1;
     static constexpr std::uint8_t kConnected = 2;
