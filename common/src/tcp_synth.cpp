@@ -56,34 +56,35 @@ TcpEndpoints spice_endpoints(std::uint32_t session_index, std::uint8_t channel_t
 std::uint64_t internet_checksum_add(std::uint64_t sum, std::span<const std::uint8_t> bytes) noexcept {
     // One's-complement addition is byte-order independent (RFC 1071 §2(B)): sum native-order words and
     // swap once when folding. It works in any word size because 2^64 and 2^32 are both 1 modulo 2^16 - 1:
-    // whole 64-bit words are added with end-around carry (the carries counted and added back), which is
-    // about twice as fast as adding 32-bit halves and keeps a 64 KiB payload cheap.
+    // whole 64-bit words are added with end-around carry (the carries counted and added back), in two
+    // independent chains so that the additions overlap. That is about three times as fast as adding
+    // 32-bit halves in one chain and keeps a 64 KiB payload cheap.
     const std::uint8_t* p = bytes.data();
     std::size_t n = bytes.size();
-    std::uint64_t wide = 0;
-    std::uint64_t carries = 0;
-    const auto add_word = [&](std::uint64_t w) {
-        wide += w;
-        carries += wide < w;
-    };
-    while (n >= 32) {
-        std::uint64_t w[4];
-        std::memcpy(w, p, 32);
-        add_word(w[0]);
-        add_word(w[1]);
-        add_word(w[2]);
-        add_word(w[3]);
-        p += 32;
-        n -= 32;
-    }
-    while (n >= 8) {
+    const auto load = [](const std::uint8_t* at) {
         std::uint64_t w;
-        std::memcpy(&w, p, 8);
-        add_word(w);
+        std::memcpy(&w, at, 8);
+        return w;
+    };
+    std::uint64_t even = 0, even_carries = 0, odd = 0, odd_carries = 0;
+    while (n >= 16) {
+        const std::uint64_t w0 = load(p);
+        const std::uint64_t w1 = load(p + 8);
+        even += w0;
+        even_carries += even < w0;
+        odd += w1;
+        odd_carries += odd < w1;
+        p += 16;
+        n -= 16;
+    }
+    if (n >= 8) {
+        const std::uint64_t w0 = load(p);
+        even += w0;
+        even_carries += even < w0;
         p += 8;
         n -= 8;
     }
-    sum += (wide & 0xffffffffu) + (wide >> 32) + carries;
+    sum += (even & 0xffffffffu) + (even >> 32) + even_carries + (odd & 0xffffffffu) + (odd >> 32) + odd_carries;
     while (n >= 2) {
         std::uint16_t w;
         std::memcpy(&w, p, 2);

@@ -38,12 +38,13 @@ struct PcapStreamTotals {
 };
 
 /// Reads and counts a pcap stream in a thread of its own, from when the FIFO's writer opens it until
-/// its EOF or stop().
+/// its EOF.
 class PcapStreamReader {
 public:
     /// Opens `fifo` for reading (without waiting for a writer) and starts the reading thread. With
     /// `measure_latency`, every benchmark message's age is taken as it is parsed.
     PcapStreamReader(const std::string& fifo, bool measure_latency);
+    /// Joins the thread: like finish(), only after the writer is gone (or never came).
     ~PcapStreamReader();
     PcapStreamReader(const PcapStreamReader&) = delete;
     PcapStreamReader& operator=(const PcapStreamReader&) = delete;
@@ -58,7 +59,9 @@ public:
             std::chrono::steady_clock::duration(last_message_ticks_.load(std::memory_order_relaxed)));
     }
 
-    /// Waits until the writer closed the FIFO, or `timeout` passed (then stops reading), and returns the totals.
+    /// Returns the totals once the reading thread has ended: at EOF, when the writer closed the FIFO (stop
+    /// the writer first: once it is there, the thread waits in read()), or after `timeout` if no writer
+    /// ever opened the FIFO.
     PcapStreamTotals finish(std::chrono::milliseconds timeout);
 
 private:

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -13,6 +14,15 @@
 #include "scenarios.hpp"
 
 namespace spicecap::bench {
+namespace {
+
+double thread_cpu_seconds() {
+    timespec cpu{};
+    ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
+    return static_cast<double>(cpu.tv_sec) + static_cast<double>(cpu.tv_nsec) / 1e9;
+}
+
+}  // namespace
 
 RawPipeResult run_raw_pipe(const BenchContext& context, std::size_t write_bytes) {
     int fds[2];
@@ -23,6 +33,7 @@ RawPipeResult run_raw_pipe(const BenchContext& context, std::size_t write_bytes)
     // as Wireshark leaves an extcap's FIFO.
     std::uint64_t read_total = 0;
     std::chrono::steady_clock::time_point read_end;
+    double reader_cpu = 0;
     std::thread reader([&] {
         std::vector<char> buffer(1 << 20);
         for (;;) {
@@ -34,9 +45,11 @@ RawPipeResult run_raw_pipe(const BenchContext& context, std::size_t write_bytes)
             }
         }
         read_end = std::chrono::steady_clock::now();
+        reader_cpu = thread_cpu_seconds();
     });
 
     std::vector<char> message(write_bytes, 'x');
+    const double writer_cpu_before = thread_cpu_seconds();
     const auto start = std::chrono::steady_clock::now();
     while (std::chrono::steady_clock::now() - start < duration) {
         for (int i = 0; i < 16; ++i) {
@@ -48,6 +61,7 @@ RawPipeResult run_raw_pipe(const BenchContext& context, std::size_t write_bytes)
             }
         }
     }
+    const double writer_cpu = thread_cpu_seconds() - writer_cpu_before;
     ::close(fds[1]);
     reader.join();
     ::close(fds[0]);
@@ -55,6 +69,9 @@ RawPipeResult run_raw_pipe(const BenchContext& context, std::size_t write_bytes)
     RawPipeResult r;
     r.write_bytes = write_bytes;
     r.megabytes_per_second = static_cast<double>(read_total) / std::chrono::duration<double>(read_end - start).count() / 1e6;
+    const double writes = static_cast<double>(read_total) / static_cast<double>(write_bytes);
+    r.writer_cpu_us = writer_cpu * 1e6 / writes;
+    r.reader_cpu_us = reader_cpu * 1e6 / writes;
     return r;
 }
 

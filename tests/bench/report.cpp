@@ -61,7 +61,8 @@ std::string cpu_per_message(const DeliveryResult& r) {
     const double total = r.producer_cpu_us + r.daemon_cpu_us + r.extcap_cpu_us + r.reader_cpu_us;
     return "CPU per message: producer " + format("%.2f", r.producer_cpu_us) + ", spicecapd " +
            format("%.2f", r.daemon_cpu_us) + ", extcap " + format("%.2f", r.extcap_cpu_us) + ", reader " +
-           format("%.2f", r.reader_cpu_us) + format(" = %.2f us", total);
+           format("%.2f", r.reader_cpu_us) + format(" = %.2f us", total) +
+           format(" (%.2f cores busy)", total * r.records_per_second / 1e6);
 }
 
 void row(std::ostream& out, const std::string& what, const std::string& target, const std::string& measured,
@@ -122,6 +123,8 @@ void print_table(std::ostream& out, const BenchReport& r) {
         row(out, "  ... vs udpdump fed the same messages", ">= 10x", format("%.1fx", ratio) + " (udpdump " +
             count(u.records_per_second) + " rec/s)", verdict_at_least(ratio, kTargetRatioToUdpdump));
         note(out, "udpdump: " + losses(u) + "; " + u.method);
+        note(out, "udpdump CPU per message: " + format("%.2f us", u.extcap_cpu_us) + " (spicecap-extcap: " +
+                      format("%.2f us)", s.extcap_cpu_us));
     } else {
         row(out, "  ... vs udpdump fed the same messages", ">= 10x", "udpdump not installed", "n/a");
     }
@@ -138,6 +141,9 @@ void print_table(std::ostream& out, const BenchReport& r) {
         format("%.0f MB/s", r.raw_pipe.megabytes_per_second) + ")", verdict_at_least(share, kTargetShareOfRawPipe));
     note(out, losses(l));
     note(out, cpu_per_message(l));
+    note(out, "raw pipe CPU per 64 KiB: writer " + format("%.2f", r.raw_pipe.writer_cpu_us) + ", reader " +
+                  format("%.2f", r.raw_pipe.reader_cpu_us) +
+                  format(" = %.2f us", r.raw_pipe.writer_cpu_us + r.raw_pipe.reader_cpu_us));
 
     if (r.producer) {
         const auto& p = *r.producer;

@@ -51,7 +51,8 @@ struct DeliveryResult {
     /// Messages that arrived with a sequence number other than the one expected.
     std::uint64_t sequence_breaks = 0;
     /// CPU time per message received, in microseconds, of each stage: the producing process (the calls
-    /// and the library's sender thread), spicecapd, the extcap, and the reader at the far end.
+    /// and the library's sender thread), spicecapd, the extcap (udpdump for its baseline), and the reader
+    /// at the far end.
     double producer_cpu_us = 0;
     double daemon_cpu_us = 0;
     double extcap_cpu_us = 0;
@@ -87,6 +88,9 @@ std::optional<DeliveryResult> run_udpdump_throughput(const BenchContext& context
 struct RawPipeResult {
     std::size_t write_bytes = 0;
     double megabytes_per_second = 0;
+    /// CPU time of the writer and of the reader per write_bytes moved, in microseconds.
+    double writer_cpu_us = 0;
+    double reader_cpu_us = 0;
 };
 RawPipeResult run_raw_pipe(const BenchContext& context, std::size_t write_bytes);
 

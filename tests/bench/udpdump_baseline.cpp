@@ -104,6 +104,7 @@ std::optional<DeliveryResult> run_udpdump_throughput(const BenchContext& context
         }
     }
     const auto end = reader.last_message_time();
+    const double udpdump_cpu = process_cpu_seconds(udpdump.pid()).value_or(0);
     udpdump.stop();
     const PcapStreamTotals totals = reader.finish(std::chrono::seconds(5));
     if (!totals.error.empty()) throw std::runtime_error("reading udpdump's FIFO: " + totals.error);
@@ -117,6 +118,10 @@ std::optional<DeliveryResult> run_udpdump_throughput(const BenchContext& context
     r.megabytes_per_second = r.records_per_second * static_cast<double>(message_bytes) / 1e6;
     r.lost = sent - std::min(sent, r.received);
     r.sequence_breaks = totals.sequence_breaks;
+    if (r.received > 0) {
+        r.extcap_cpu_us = udpdump_cpu * 1e6 / static_cast<double>(r.received);
+        r.reader_cpu_us = totals.cpu_seconds * 1e6 / static_cast<double>(r.received);
+    }
     r.method = "flow-controlled, window " + std::to_string(kWindowDatagrams) + " datagrams";
     return r;
 }
