@@ -74,6 +74,7 @@ std::variant<ProxyOptions, int> parse(int argc, char** argv) {
             const auto bytes = args.integer<std::size_t>(64, 1LL << 40);
             if (!bytes) return args.fail("--max-message takes a byte count, at least 64");
             o.proxy.parser.max_message_bytes = *bytes;
+            o.proxy.parser.max_bytes_waiting_for_peer = o.proxy.parser.max_link_bytes + *bytes;
         } else if (arg == "--quiet") {
             o.quiet = true;
         } else {

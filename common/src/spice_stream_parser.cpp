@@ -35,6 +35,14 @@ SpiceStreamParser::SpiceStreamParser(SpiceDirection direction, SpiceParserLimits
 
 void SpiceStreamParser::feed(std::span<const std::uint8_t> bytes) {
     if (state_ == State::failed || bytes.empty()) return;
+    if (waiting_for_peer_) {
+        advance_after_link();  // the peer's information may have been learnt since the last next()
+        if (state_ == State::failed) return;
+        if (waiting_for_peer_ && buffered_bytes() + bytes.size() > limits_.max_bytes_waiting_for_peer) {
+            fail_waiting_too_long(buffered_bytes() + bytes.size());
+            return;
+        }
+    }
     if (start_ == buffer_.size()) {
         buffer_.clear();
         start_ = 0;
@@ -80,12 +88,23 @@ Unexpected<SpiceError> SpiceStreamParser::fail(SpiceErrorCode code, std::string 
     return Unexpected{*failure_};
 }
 
+Unexpected<SpiceError> SpiceStreamParser::fail_waiting_too_long(std::size_t bytes) {
+    return fail(SpiceErrorCode::too_large,
+                std::to_string(bytes) + " bytes arrived while waiting for the other direction's link information "
+                "(limit " + std::to_string(limits_.max_bytes_waiting_for_peer) +
+                    "); a SPICE peer waits for the other side's reply, so this is not a SPICE conversation");
+}
+
 Expected<std::optional<SpiceWireMessage>, SpiceError> SpiceStreamParser::next() {
     if (state_ == State::failed) return Unexpected{*failure_};
     if (waiting_for_peer_) {
         advance_after_link();
         if (state_ == State::failed) return Unexpected{*failure_};
-        if (waiting_for_peer_) return std::optional<SpiceWireMessage>{};
+        if (waiting_for_peer_) {
+            // One chunk may have held the link message and much more after it.
+            if (buffered_bytes() > limits_.max_bytes_waiting_for_peer) return fail_waiting_too_long(buffered_bytes());
+            return std::optional<SpiceWireMessage>{};
+        }
     }
     switch (state_) {
     case State::link:

@@ -6,9 +6,8 @@
 // of the stream (nothing invented, skipped or reordered); each message is within the limits and of a
 // kind that direction can send; an error is reported once, and afterwards nothing more comes out of that
 // direction; data messages have the header size of the negotiated mode; and once in the data stage a
-// direction buffers less than one message's limit. (Before that, a direction waiting for the other's link
-// information buffers whatever it is fed: by design, any interleaving of the two directions is accepted;
-// the proxy's flow control and its tap, which stops feeding a failed connection, bound it in practice.)
+// direction buffers less than one message's limit, and at any time no more than the limit for a direction
+// waiting for the other's link information.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -24,7 +23,7 @@ namespace {
 using namespace spicecap;
 
 // Small limits, so that short inputs reach the too_large rules.
-constexpr SpiceParserLimits kLimits{.max_message_bytes = 2048, .max_link_bytes = 512};
+constexpr SpiceParserLimits kLimits{.max_message_bytes = 2048, .max_link_bytes = 512, .max_bytes_waiting_for_peer = 2560};
 
 struct DirectionState {
     std::vector<std::uint8_t> fed;
@@ -101,6 +100,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             if (state[lane].failed) continue;
             FUZZ_CHECK(p.buffered_bytes() == state[lane].fed.size() - state[lane].returned);
             if (p.in_data_stage()) FUZZ_CHECK(p.buffered_bytes() < kLimits.max_message_bytes);
+            FUZZ_CHECK(p.buffered_bytes() <= kLimits.max_bytes_waiting_for_peer);
         }
     }
     return 0;

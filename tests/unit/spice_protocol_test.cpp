@@ -445,6 +445,49 @@ TEST_CASE("spice stream parser waits for the peer's caps before cutting past the
     CHECK(client.in_data_stage());
 }
 
+TEST_CASE("spice stream parser bounds what it holds while waiting for the peer's link information") {
+    const auto stage = synthetic_link_stage(ChannelType::inputs, 0, HeaderMode::mini, 1);
+    SpiceParserLimits limits;
+    limits.max_bytes_waiting_for_peer = 1000;
+    const std::vector<std::uint8_t> flood(600, 0x55);
+
+    SUBCASE("fed in small pieces: refused before the limit is passed") {
+        SpiceStreamParser client(SpiceDirection::client_to_server, limits);
+        client.feed(stage[0].bytes);
+        REQUIRE(client.next()->has_value());  // the link message; now waiting for the server's reply
+        client.feed(flood);
+        CHECK_FALSE(client.next()->has_value());
+        CHECK(client.buffered_bytes() == 600);
+        client.feed(flood);  // 1200 > 1000
+        CHECK(client.buffered_bytes() == 0);
+        const auto error = client.next();
+        REQUIRE_FALSE(error.has_value());
+        CHECK(error.error().code == SpiceErrorCode::too_large);
+        CHECK(error.error().message.find("1200 bytes arrived while waiting") != std::string::npos);
+    }
+    SUBCASE("in one chunk with the link message") {
+        SpiceStreamParser client(SpiceDirection::client_to_server, limits);
+        client.feed(concat({stage[0].bytes, flood, flood}));
+        REQUIRE(client.next()->has_value());
+        const auto error = client.next();
+        REQUIRE_FALSE(error.has_value());
+        CHECK(error.error().code == SpiceErrorCode::too_large);
+    }
+    SUBCASE("at the limit nothing is lost once the peer's caps arrive") {
+        SpiceStreamParser client(SpiceDirection::client_to_server, limits);
+        client.feed(stage[0].bytes);
+        REQUIRE(client.next()->has_value());
+        std::vector<std::uint8_t> rest = concat({stage[2].bytes, stage[3].bytes});
+        rest.resize(1000, 0);  // auth selection, ticket, then zero bytes up to exactly the limit
+        client.feed(rest);
+        CHECK_FALSE(client.next()->has_value());
+        client.learn_peer_common_caps(SpiceLinkReply::parse(stage[1].bytes)->common_caps);
+        CHECK((*client.next())->kind == SpiceMessageKind::auth_mechanism);
+        CHECK((*client.next())->kind == SpiceMessageKind::ticket);
+        CHECK(client.in_data_stage());
+    }
+}
+
 TEST_CASE("spice stream parser without auth selection goes straight to the ticket") {
     SpiceLinkMess mess;
     mess.channel_type = 1;

@@ -31,6 +31,11 @@ struct SpiceParserLimits {
     std::size_t max_message_bytes = kDefaultMaxSpiceMessageBytes;
     /// Largest link message or reply (header included).
     std::size_t max_link_bytes = kDefaultMaxSpiceLinkBytes;
+    /// Most bytes one direction may hold while it cannot be cut until the other direction's link message
+    /// or reply (or auth selection) arrives; more is SpiceErrorCode::too_large. A real peer sends a few
+    /// hundred bytes and then waits for the other side, so the default (a link message plus one whole
+    /// message) is generous; it still accepts any interleaving of two real directions' captures.
+    std::size_t max_bytes_waiting_for_peer = kDefaultMaxSpiceLinkBytes + kDefaultMaxSpiceMessageBytes;
 };
 
 /// One direction of one SPICE channel connection, fed arbitrary chunks, yielding whole messages.
@@ -39,7 +44,8 @@ public:
     explicit SpiceStreamParser(SpiceDirection direction, SpiceParserLimits limits = {});
 
     /// Appends bytes as they arrived, in any chunking. Ignored once the parser has failed (nothing is
-    /// buffered for a stream that can no longer be cut).
+    /// buffered for a stream that can no longer be cut). Fails the stream (too_large, reported by next())
+    /// instead of buffering past SpiceParserLimits::max_bytes_waiting_for_peer.
     void feed(std::span<const std::uint8_t> bytes);
 
     /// The next whole message; nothing when more bytes are needed or the peer's link information is
@@ -78,6 +84,7 @@ private:
     std::span<const std::uint8_t> available() const noexcept;
     SpiceWireMessage take(SpiceMessageKind kind, std::size_t size);
     Unexpected<SpiceError> fail(SpiceErrorCode code, std::string message);
+    Unexpected<SpiceError> fail_waiting_too_long(std::size_t bytes);
 
     SpiceDirection direction_;
     SpiceParserLimits limits_;
