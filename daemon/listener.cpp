@@ -95,6 +95,19 @@ Expected<Listener, std::string> open_listener(asio::io_context& io, const Socket
     const bool own_dir = where.source == SocketPathSource::xdg_runtime_dir || where.source == SocketPathSource::tmp_fallback;
     if (auto ready = own_dir ? prepare_own_dir(dir) : make_private_dirs(dir); !ready) return Unexpected{ready.error()};
 
+    // Whoever holds the lock owns the path: probing, replacing a stale socket and binding happen under it.
+    auto lock = InstanceLock::acquire(path + ".lock");
+    if (!lock) {
+        if (lock.error().failure == InstanceLock::Failure::error) return Unexpected{lock.error().message};
+        pid_t pid = 0;
+        std::string ignored;
+        if (probe_existing_socket(path, &pid, &ignored) == 1) {
+            return Unexpected{"another spicecapd" + (pid > 0 ? " (pid " + std::to_string(pid) + ")" : std::string()) +
+                              " is already listening on " + path};
+        }
+        return Unexpected{"another spicecapd is starting on " + path + " (it holds " + path + ".lock)"};
+    }
+
     struct stat st {};
     if (::lstat(path.c_str(), &st) == 0) {
         if (!S_ISSOCK(st.st_mode)) return Unexpected{path + " exists and is not a socket; not touching it"};
@@ -129,14 +142,15 @@ Expected<Listener, std::string> open_listener(asio::io_context& io, const Socket
     acceptor.listen(128, ec);
     if (ec) return Unexpected{"cannot listen on " + path + ": " + ec.message()};
     if (::lstat(path.c_str(), &st) != 0) return Unexpected{"the socket " + path + " vanished after bind"};
-    return Listener{std::move(acceptor), path, st.st_dev, st.st_ino};
+    return Listener{std::move(acceptor), path, st.st_dev, st.st_ino, std::move(*lock)};
 }
 
-void remove_socket_file(const Listener& listener) {
+void remove_socket_file(Listener& listener) {
     struct stat st {};
     if (::lstat(listener.path.c_str(), &st) == 0 && st.st_dev == listener.device && st.st_ino == listener.inode) {
         ::unlink(listener.path.c_str());
     }
+    listener.lock.remove();
 }
 
 }  // namespace spicecap::daemon

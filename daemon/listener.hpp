@@ -1,6 +1,6 @@
 // The listening socket (docs/protocol.md §1): a private folder (0700), the socket file (0600), one daemon
-// per path (a live socket means another daemon; a dead one is stale and replaced), and the peer's
-// credentials of each accepted connection.
+// per path (held by a lock file next to the socket; a live socket means another daemon, a dead one is
+// stale and replaced), and the peer's credentials of each accepted connection.
 #pragma once
 
 #include <string>
@@ -9,6 +9,7 @@
 #include <asio/io_context.hpp>
 #include <asio/local/stream_protocol.hpp>
 
+#include "instance_lock.hpp"
 #include "spicecap/expected.hpp"
 #include "spicecap/socket_path.hpp"
 
@@ -24,13 +25,15 @@ struct Listener {
     /// never one that another daemon put in its place since.
     dev_t device = 0;
     ino_t inode = 0;
+    /// "<path>.lock", held while this daemon owns the path.
+    InstanceLock lock;
 };
 
 /// Prepares the folder, deals with an existing socket file, binds and listens. The error is one sentence.
 Expected<Listener, std::string> open_listener(asio::io_context& io, const SocketPathChoice& where);
 
-/// Removes the socket file if it is still the one open_listener created.
-void remove_socket_file(const Listener& listener);
+/// Removes the socket file if it is still the one open_listener created, then the lock file.
+void remove_socket_file(Listener& listener);
 
 /// The connecting process's credentials (SO_PEERCRED).
 struct PeerCredentials {

@@ -1,5 +1,5 @@
 // The socket's protection and ownership: folder 0700 and socket 0600, other uids refused at once, a
-// folder owned by someone else refused, one daemon per socket, stale sockets replaced after kill -9,
+// folder owned by someone else refused, one daemon per socket (even when several start at once), stale sockets replaced after kill -9,
 // clean shutdown on SIGTERM and SIGINT, and a non-socket file at the path left alone.
 #include <doctest/doctest.h>
 
@@ -133,6 +133,61 @@ TEST_CASE("spicecapd: a second daemon on the same socket exits non-zero and the 
     CHECK(first->stop(SIGTERM) == 0);
 }
 
+// The pid of the process listening on `socket` (SO_PEERCRED of a connection to it); -1 if none answers.
+pid_t listener_pid(const std::filesystem::path& socket) {
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, socket.c_str(), sizeof addr.sun_path - 1);
+    pid_t pid = -1;
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+        ucred cred{};
+        socklen_t len = sizeof cred;
+        if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) pid = cred.pid;
+    }
+    ::close(fd);
+    return pid;
+}
+
+TEST_CASE("spicecapd: daemons started in the same instant on a stale socket: exactly one serves") {
+    // Without the lock file, several could find the socket stale, each unlink and bind, and all but the
+    // last would listen on a file nobody can reach.
+    TempDir dir;
+    const auto socket = dir.path() / "d.sock";
+    auto killed = DaemonProcess::start(socket, {}, dir.path() / "killed.log");
+    CHECK(killed->stop(SIGKILL) == 128 + SIGKILL);
+    REQUIRE(std::filesystem::exists(socket));
+    for (int round = 0; round < 3; ++round) {
+        CAPTURE(round);
+        std::vector<std::unique_ptr<DaemonProcess>> racers;
+        for (int i = 0; i < 6; ++i) {
+            racers.push_back(std::make_unique<DaemonProcess>(
+                std::vector<std::string>{"--socket", socket.string()},
+                dir.path() / ("racer-" + std::to_string(round) + "-" + std::to_string(i) + ".log")));
+        }
+        DaemonProcess* survivor = nullptr;
+        int survivors = 0;
+        for (auto& racer : racers) {
+            const auto status = racer->wait_exit(std::chrono::seconds(3));
+            if (!status) {
+                ++survivors;
+                survivor = racer.get();
+                continue;
+            }
+            CHECK(*status == 1);
+            const auto log = racer->log_text();
+            CHECK((log.find("is already listening on " + socket.string()) != std::string::npos ||
+                   log.find("another spicecapd is starting on " + socket.string()) != std::string::npos));
+        }
+        REQUIRE(survivors == 1);
+        REQUIRE(DaemonProcess::wait_connectable(socket, std::chrono::seconds(5)));
+        CHECK(listener_pid(socket) == survivor->pid());
+        // Leave a stale socket (and a lock file nobody holds) for the next round, as kill -9 does.
+        CHECK(survivor->stop(SIGKILL) == 128 + SIGKILL);
+    }
+}
+
 TEST_CASE("spicecapd: kill -9 leaves a stale socket that the next daemon replaces") {
     TempDir dir;
     const auto socket = dir.path() / "d.sock";
@@ -168,6 +223,7 @@ TEST_CASE("spicecapd: SIGTERM and SIGINT close every connection and remove the s
         REQUIRE(subscriber.hello(subscriber_hello())["ok"] == true);
         CHECK(daemon->stop(signal) == 0);
         CHECK_FALSE(std::filesystem::exists(socket));
+        CHECK_FALSE(std::filesystem::exists(socket.string() + ".lock"));
         CHECK(subscriber.wait_eof(std::chrono::seconds(2)));
         CHECK(daemon->log_text().find(signal == SIGTERM ? "received SIGTERM" : "received SIGINT") != std::string::npos);
     }
