@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "producer_listener.hpp"
+#include "producer_load.hpp"
 #include "spicecap/frame.hpp"
 #include "spicecap/producer.hpp"
 #include "spicecap/record.hpp"
@@ -38,18 +39,8 @@ using test::TempSocketPath;
 
 namespace {
 
-constexpr int kThreads = 8;
-#if defined(__SANITIZE_ADDRESS__)
-constexpr int kCallsPerThread = 200'000;
-#else
-constexpr int kCallsPerThread = 1'000'000;
-#endif
-// The slowest single call allowed with 8 threads on a shared 2-core machine: below the 5 s HELLO timeout,
-// the shortest wait on the daemon a call could inherit if it ever waited for the sender. Under sanitizers
-// on a loaded machine whole seconds of starvation were seen, so only the 99th percentile is checked there.
-#if !defined(__SANITIZE_ADDRESS__)
-constexpr std::uint32_t kMaxCallBound = 3'000'000'000u;
-#endif
+constexpr int kThreads = test::kLoadThreads;
+constexpr int kCallsPerThread = test::kLoadCallsPerThread;
 
 template <class Predicate>
 bool eventually(Predicate done, std::chrono::milliseconds timeout = 5s) {
@@ -320,8 +311,8 @@ TEST_CASE("producer with spicecapd: a daemon started later gets the open channel
     producer.packet_sent({spice_channel::main, 0}, std::vector<std::uint8_t>{1, 2, 3});  // no daemon: not counted
 
     Spicecapd daemon(socket.path());
-    // Reconnect backoff: at most 2 s between attempts.
-    REQUIRE(eventually([&] { return producer.capturing(); }, 3s));
+    // Reconnect backoff: at most 2 s between attempts; a busy machine may add to that.
+    REQUIRE(eventually([&] { return producer.capturing(); }, 15s));
     producer.packet_sent({spice_channel::display, 0}, std::vector<std::uint8_t>{4, 5, 6, 7});
     REQUIRE(producer.flush(2s));
     const auto stats = producer.stats();
@@ -413,7 +404,8 @@ TEST_CASE("producer with spicecapd: SIGKILL of the daemon mid-run loses nothing 
     }
     for (auto& thread : threads) thread.join();
     killer.join();
-    REQUIRE(eventually([&] { return producer.capturing(); }, 3s));
+    // The producer's reconnect backoff is at most 2 s; a busy machine may add to that.
+    REQUIRE(eventually([&] { return producer.stats().connections == 2; }, 15s));
     REQUIRE(producer.flush(30s));
 
     std::vector<std::uint32_t> all;
@@ -429,9 +421,9 @@ TEST_CASE("producer with spicecapd: SIGKILL of the daemon mid-run loses nothing 
     CHECK(stats.connections == 2);
     CHECK(stats.accepted_records == stats.delivered_records + stats.dropped_records);
     CHECK(stats.accepted_bytes == stats.delivered_bytes + stats.dropped_bytes);
-    CHECK(at(0.99) < 100'000);
+    CHECK(at(0.99) < test::kLoadP99CallNs);
 #if !defined(__SANITIZE_ADDRESS__)
-    CHECK(all.back() < kMaxCallBound);
+    CHECK(all.back() < test::kLoadMaxCallNs);
 #endif
 
     // The new daemon has the channel that was open (replayed, with its header mode), at most what was

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "producer_listener.hpp"
+#include "producer_load.hpp"
 #include "spicecap/producer.hpp"
 
 using namespace spicecap;
@@ -26,19 +27,8 @@ using test::TempSocketPath;
 
 namespace {
 
-constexpr int kThreads = 8;
-// Sanitizers make every call ~10x slower; the interleavings that matter still happen with fewer calls.
-#if defined(__SANITIZE_ADDRESS__)
-constexpr int kCallsPerThread = 200'000;
-#else
-constexpr int kCallsPerThread = 1'000'000;
-#endif
-// The slowest single call allowed with 8 threads on a shared 2-core machine: below the 5 s HELLO timeout,
-// the shortest wait on the daemon a call could inherit if it ever waited for the sender. Under sanitizers
-// on a loaded machine whole seconds of starvation were seen, so only the 99th percentile is checked there.
-#if !defined(__SANITIZE_ADDRESS__)
-constexpr std::uint32_t kMaxCallBound = 3'000'000'000u;
-#endif
+constexpr int kThreads = test::kLoadThreads;
+constexpr int kCallsPerThread = test::kLoadCallsPerThread;
 
 ProducerOptions options_for(const std::string& path) {
     ProducerOptions options;
@@ -248,8 +238,8 @@ TEST_CASE("producer stress: daemon killed mid-run: no call waits and nothing is 
     // the buffer's mutex delays the others for a time slice), as the capture-off baseline shows, so the
     // maximum is only bounded below what waiting on the daemon would cost (a 5 s HELLO timeout, or forever
     // on a stalled socket: the stalled-daemon tests in producer_wire_test.cpp would hang).
-    CHECK(at(all, 0.99) < 100'000);
+    CHECK(at(all, 0.99) < test::kLoadP99CallNs);
 #if !defined(__SANITIZE_ADDRESS__)
-    CHECK(all.back() < kMaxCallBound);
+    CHECK(all.back() < test::kLoadMaxCallNs);
 #endif
 }
