@@ -175,7 +175,7 @@ TEST_CASE("producer C API: messages and channel events reach the daemon") {
     CHECK(partial.delivered_records == 12345);
     spicecap_producer_free(producer);
 
-    REQUIRE(listener.wait_until([](const std::vector<ReceivedConnection>& c) { return c.size() == 1 && c[0].closed; }, 2s));
+    REQUIRE(listener.wait_until([](const std::vector<ReceivedConnection>& c) { return c.size() == 1 && c[0].closed; }, 10s));
     const auto c = listener.connections()[0];
     CHECK(nlohmann::json::parse(c.hello)["session"] == "vm2");
     REQUIRE(c.frames.size() == 6);

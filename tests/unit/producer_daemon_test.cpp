@@ -268,7 +268,7 @@ TEST_CASE("producer with spicecapd: a subscriber receives the records and events
     producer.channel_opened({spice_channel::display, 1}, HeaderMode::full);
     producer.packet_sent({spice_channel::display, 1}, link, 1700000000000000001ull);
     producer.packet_received({spice_channel::display, 1}, data, 1700000000000000002ull);
-    REQUIRE(producer.flush(2s));
+    REQUIRE(producer.flush(10s));
     REQUIRE(eventually([&] { return subscriber.records() == 2; }));
 
     const auto records = subscriber.kept_records();
@@ -314,7 +314,7 @@ TEST_CASE("producer with spicecapd: a daemon started later gets the open channel
     // Reconnect backoff: at most 2 s between attempts; a busy machine may add to that.
     REQUIRE(eventually([&] { return producer.capturing(); }, 15s));
     producer.packet_sent({spice_channel::display, 0}, std::vector<std::uint8_t>{4, 5, 6, 7});
-    REQUIRE(producer.flush(2s));
+    REQUIRE(producer.flush(10s));
     const auto stats = producer.stats();
     CHECK(stats.accepted_records == 1);
     CHECK(stats.delivered_records == 1);
