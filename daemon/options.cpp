@@ -104,13 +104,16 @@ Expected<CommandLine, std::string> parse_command_line(int argc, char** argv) {
             if (!v) return Unexpected{std::string(name) + " needs a value"};
             return *v;
         };
-        auto bytes = [&](std::string_view name, auto& target, std::uint64_t min, std::uint64_t max) -> std::optional<std::string> {
+        // A byte count (with K/M/G suffixes) or a plain count of connections, within [min, max].
+        enum class Unit { bytes, connections };
+        auto bounded = [&](std::string_view name, auto& target, Unit unit, std::uint64_t min,
+                           std::uint64_t max) -> std::optional<std::string> {
             auto v = need(name);
             if (!v) return v.error();
-            auto n = parse_byte_count(*v);
+            auto n = unit == Unit::bytes ? parse_byte_count(*v) : parse_count(*v);
             if (!n || *n < min || *n > max) {
-                return std::string(name) + " wants a byte count from " + std::to_string(min) + " to " + std::to_string(max) +
-                       ", got \"" + std::string(*v) + "\"";
+                return std::string(name) + (unit == Unit::bytes ? " wants a byte count from " : " wants a number from ") +
+                       std::to_string(min) + " to " + std::to_string(max) + ", got \"" + std::string(*v) + "\"";
             }
             target = static_cast<std::remove_reference_t<decltype(target)>>(*n);
             return std::nullopt;
@@ -124,12 +127,12 @@ Expected<CommandLine, std::string> parse_command_line(int argc, char** argv) {
             if (!v) return Unexpected{v.error()};
             if (v->empty()) return Unexpected{std::string("--socket needs a non-empty path")};
             cl.options.socket = std::string(*v);
-        } else if (arg == "--max-frame-bytes") error = bytes(arg, limits.max_frame_bytes, 1024, 0xFFFFFFFFull);
-        else if (arg == "--max-producers") error = bytes(arg, limits.max_producers, 1, 100000);
-        else if (arg == "--max-subscribers") error = bytes(arg, limits.max_subscribers, 1, 100000);
-        else if (arg == "--max-other-connections") error = bytes(arg, limits.max_other_connections, 1, 100000);
-        else if (arg == "--subscriber-queue-bytes") error = bytes(arg, limits.subscriber_queue_bytes, 0, 1ull << 40);
-        else if (arg == "--history-bytes") error = bytes(arg, limits.history_bytes, 0, 1ull << 40);
+        } else if (arg == "--max-frame-bytes") error = bounded(arg, limits.max_frame_bytes, Unit::bytes, 1024, 0xFFFFFFFFull);
+        else if (arg == "--max-producers") error = bounded(arg, limits.max_producers, Unit::connections, 1, 100000);
+        else if (arg == "--max-subscribers") error = bounded(arg, limits.max_subscribers, Unit::connections, 1, 100000);
+        else if (arg == "--max-other-connections") error = bounded(arg, limits.max_other_connections, Unit::connections, 1, 100000);
+        else if (arg == "--subscriber-queue-bytes") error = bounded(arg, limits.subscriber_queue_bytes, Unit::bytes, 0, 1ull << 40);
+        else if (arg == "--history-bytes") error = bounded(arg, limits.history_bytes, Unit::bytes, 0, 1ull << 40);
         else if (arg == "--history-seconds") {
             auto v = need(arg);
             if (!v) return Unexpected{v.error()};

@@ -444,6 +444,10 @@ TEST_CASE("daemon options: defaults sizes and errors") {
     CHECK_FALSE(parse({"--socket"}));
     CHECK_FALSE(parse({"--max-frame-bytes", "10"}));  // below 1024
     CHECK_FALSE(parse({"--max-producers", "0"}));
+    // Connection counts are plain numbers: no byte suffixes, and the error does not speak of bytes.
+    auto suffixed = parse({"--max-subscribers", "2K"});
+    REQUIRE_FALSE(suffixed);
+    CHECK(suffixed.error() == "--max-subscribers wants a number from 1 to 100000, got \"2K\"");
     CHECK_FALSE(parse({"--history-seconds", "-2"}));
     CHECK_FALSE(parse({"--history-seconds", "soon"}));
     auto unknown = parse({"--turbo"});
