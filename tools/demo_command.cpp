@@ -74,7 +74,7 @@ std::variant<DemoOptions, int> parse(int argc, char** argv) {
             if (!v) return args.fail("--socket needs a path");
             o.socket = std::string(*v);
         } else {
-            return args.fail("unknown argument '" + std::string(arg) + "'");
+            return args.fail("unknown option '" + std::string(arg) + "'");
         }
     }
     return o;

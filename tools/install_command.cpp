@@ -8,7 +8,9 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <variant>
 
+#include "argument_reader.hpp"
 #include "commands.hpp"
 #include "wireshark_folders.hpp"
 
@@ -97,27 +99,29 @@ bool remove_installed(const fs::path& target) {
     return true;
 }
 
-std::optional<InstallOptions> parse(int argc, char** argv, const char* command) {
+// Parses the arguments; returns the exit code to leave with instead of options when done or wrong.
+std::variant<InstallOptions, int> parse(int argc, char** argv) {
+    const std::string_view command = argv[0];
     InstallOptions options;
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view arg = argv[i];
+    ArgumentReader args(argc, argv);
+    while (args.next()) {
+        const std::string_view arg = args.arg();
         if (arg == "--system") {
             options.system = true;
-        } else if (arg == "--copy") {
+        } else if (arg == "--copy" && command == "install") {
             options.copy = true;
         } else if (arg == "--help" || arg == "-h") {
+            const bool install = command == "install";
             std::printf(
-                "usage: spicecap %s [--system] [--copy]\n\n"
+                "usage: spicecap %s [--system]%s\n\n"
                 "%s the spicecap extcap (\"SPICE capture\", \"USB vsock capture\") and the USB vsock Lua\n"
                 "dissector %s the folders the installed Wireshark uses, as `tshark -G folders` reports them.\n\n"
-                "  --system   the global folders (needs root) instead of your personal ones\n"
-                "  --copy     copy the files instead of symlinking them (install only)\n",
-                command, std::string_view(command) == "install" ? "Registers" : "Removes",
-                std::string_view(command) == "install" ? "in" : "from");
-            return std::nullopt;
+                "  --system   the global folders (needs root) instead of your personal ones\n%s",
+                argv[0], install ? " [--copy]" : "", install ? "Registers" : "Removes", install ? "in" : "from",
+                install ? "  --copy     copy the files instead of symlinking them\n" : "");
+            return 0;
         } else {
-            std::fprintf(stderr, "spicecap %s: unknown option '%s' (see --help)\n", command, argv[i]);
-            std::exit(2);
+            return args.fail("unknown option '" + std::string(arg) + "'");
         }
     }
     return options;
@@ -126,8 +130,9 @@ std::optional<InstallOptions> parse(int argc, char** argv, const char* command) 
 }  // namespace
 
 int install_command(int argc, char** argv) {
-    const auto options = parse(argc, argv, "install");
-    if (!options) return 0;
+    const auto parsed = parse(argc, argv);
+    if (const int* exit_code = std::get_if<int>(&parsed)) return *exit_code;
+    const auto* options = &std::get<InstallOptions>(parsed);
     const auto folders = query_wireshark_folders();
     if (!folders) {
         std::fprintf(stderr, "spicecap install: %s\n", folders.error().c_str());
@@ -153,8 +158,9 @@ int install_command(int argc, char** argv) {
 }
 
 int uninstall_command(int argc, char** argv) {
-    const auto options = parse(argc, argv, "uninstall");
-    if (!options) return 0;
+    const auto parsed = parse(argc, argv);
+    if (const int* exit_code = std::get_if<int>(&parsed)) return *exit_code;
+    const auto* options = &std::get<InstallOptions>(parsed);
     const auto folders = query_wireshark_folders();
     if (!folders) {
         std::fprintf(stderr, "spicecap uninstall: %s\n", folders.error().c_str());

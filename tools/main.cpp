@@ -28,7 +28,8 @@ constexpr Subcommand kSubcommands[] = {
 void usage(FILE* out) {
     std::fprintf(out,
                  "spicecap " SPICECAP_VERSION " - live SPICE and USB vsock capture for Wireshark\n\n"
-                 "usage: spicecap COMMAND [ARGS...]   (spicecap COMMAND --help for its options)\n\ncommands:\n");
+                 "usage: spicecap COMMAND [ARGS...]   (spicecap COMMAND --help for its options)\n"
+                 "       spicecap --version\n\ncommands:\n");
     for (const auto& s : kSubcommands) std::fprintf(out, "  %-10s %s\n", s.name, s.summary);
 }
 
@@ -49,7 +50,13 @@ int main(int argc, char** argv) {
         return 0;
     }
     for (const auto& s : kSubcommands) {
-        if (name == s.name) return s.run(argc - 1, argv + 1);
+        if (name != s.name) continue;
+        // `spicecap COMMAND --version` works for every command, as --help does.
+        if (argc == 3 && std::strcmp(argv[2], "--version") == 0) {
+            std::puts("spicecap " SPICECAP_VERSION);
+            return 0;
+        }
+        return s.run(argc - 1, argv + 1);
     }
     std::fprintf(stderr, "spicecap: unknown command '%s'\n\n", argv[1]);
     usage(stderr);

@@ -78,7 +78,7 @@ std::variant<ProxyOptions, int> parse(int argc, char** argv) {
         } else if (arg == "--quiet") {
             o.quiet = true;
         } else {
-            return args.fail("unknown argument '" + std::string(arg) + "'");
+            return args.fail("unknown option '" + std::string(arg) + "'");
         }
     }
     if (!have_listen) return args.fail("say where clients connect: --listen ADDR:PORT");

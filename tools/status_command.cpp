@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "argument_reader.hpp"
 #include "commands.hpp"
 #include "spicecap/control_client.hpp"
 #include "spicecap/socket_path.hpp"
@@ -127,20 +128,20 @@ constexpr const char* kUsage =
 int status_command(int argc, char** argv) {
     bool as_json = false;
     std::optional<std::string> socket;
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view arg = argv[i];
+    ArgumentReader args(argc, argv);
+    while (args.next()) {
+        const std::string_view arg = args.arg();
         if (arg == "--help" || arg == "-h") {
             std::cout << kUsage;
             return 0;
         } else if (arg == "--json") {
             as_json = true;
-        } else if (arg == "--socket" && i + 1 < argc) {
-            socket = argv[++i];
-        } else if (arg.rfind("--socket=", 0) == 0) {
-            socket = std::string(arg.substr(9));
+        } else if (arg == "--socket") {
+            const auto v = args.value();
+            if (!v) return args.fail("--socket needs a path");
+            socket = std::string(*v);
         } else {
-            std::cerr << "spicecap status: unknown argument \"" << arg << "\"\n" << kUsage;
-            return 2;
+            return args.fail("unknown option '" + std::string(arg) + "'");
         }
     }
     const std::string path = spicecap::socket_path(socket ? std::optional<std::string_view>(*socket) : std::nullopt).string();
