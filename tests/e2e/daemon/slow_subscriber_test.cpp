@@ -3,12 +3,14 @@
 // it gets DROP notices whose counts match exactly what it missed.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstring>
 #include <map>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "harness.hpp"
 
@@ -137,14 +139,21 @@ TEST_CASE("spicecapd: a never-reading subscriber slows nobody and gets exact DRO
         });
     });
 
-    // A: a producer at full speed. B: the same with a subscriber that never reads.
-    std::uint32_t session_a = 0, session_b = 0, session_c = 0;
-    const double seconds_a = produce(socket, "A: alone", kRecords, 0, &session_a);
+    // A: a producer at full speed. B: the same with a subscriber that never reads. Each is the best of 3
+    // sessions, so that another job's burst on a shared 2-core runner does not decide the comparison.
+    constexpr int kRounds = 3;
+    std::vector<std::uint32_t> sessions_a(kRounds), sessions_b(kRounds);
+    double seconds_a = 1e9, seconds_b = 1e9;
+    for (auto& session : sessions_a) seconds_a = std::min(seconds_a, produce(socket, "A: alone", kRecords, 0, &session));
     Client stalled(socket);
     REQUIRE(stalled.hello(subscriber_hello("spice"))["ok"] == true);
-    const double seconds_b = produce(socket, "B: with a stalled subscriber", kRecords, 0, &session_b);
+    for (auto& session : sessions_b) {
+        seconds_b = std::min(seconds_b, produce(socket, "B: with a stalled subscriber", kRecords, 0, &session));
+    }
+    const std::uint32_t session_b = sessions_b.back();
+    std::uint32_t session_c = 0;
     MESSAGE("producer: ", kRecords, " x ", kPayloadBytes, " B in ", seconds_a, " s alone, ", seconds_b,
-            " s with a stalled subscriber");
+            " s with a stalled subscriber (best of ", kRounds, " each)");
     CHECK(seconds_b <= 2.0 * seconds_a + 0.5);  // unchanged, within the noise of a loaded 2-core machine
 
     // C: at a rate the other subscriber can follow (20 MiB/s), still with the stalled one: it gets all.
@@ -160,7 +169,7 @@ TEST_CASE("spicecapd: a never-reading subscriber slows nobody and gets exact DRO
         CHECK(c.gaps == 0);
     }
 
-    // Memory: history + the queue limits of both subscribers + 32 MiB, after 240 MiB went through.
+    // Memory: history + the queue limits of both subscribers + 32 MiB, after 520 MiB went through.
     const std::uint64_t peak = daemon->peak_rss_bytes();
     MESSAGE("daemon peak RSS ", peak / kMiB, " MiB (limit ", (kHistoryBytes + 2 * kQueueBytes + 32 * kMiB) / kMiB, " MiB)");
 #ifdef __SANITIZE_ADDRESS__
@@ -190,14 +199,17 @@ TEST_CASE("spicecapd: a never-reading subscriber slows nobody and gets exact DRO
         const Tally& c = tallies[session_c];
         return c.records + c.dropped_records >= 10'000;
     });
-    const Tally& b = late[session_b];
     const Tally& c = late[session_c];
-    MESSAGE("stalled subscriber: session B ", b.records, " received + ", b.dropped_records, " dropped (", b.drop_frames,
-            " DROP frames); session C ", c.records, " + ", c.dropped_records);
-    CHECK(late.count(session_a) == 0);  // it attached after A, without history
-    CHECK(b.dropped_records > 0);
-    CHECK(b.drop_frames > 0);
-    check_complete(b, kRecords);
+    for (const std::uint32_t session : sessions_a) CHECK(late.count(session) == 0);  // it attached after A, without history
+    for (const std::uint32_t session : sessions_b) {
+        const Tally& b = late[session];
+        MESSAGE("stalled subscriber: session B#", session, " ", b.records, " received + ", b.dropped_records, " dropped (",
+                b.drop_frames, " DROP frames)");
+        CHECK(b.dropped_records > 0);
+        CHECK(b.drop_frames > 0);
+        check_complete(b, kRecords);
+    }
+    MESSAGE("stalled subscriber: session C ", c.records, " + ", c.dropped_records);
     check_complete(c, 10'000);
 
     CHECK(daemon->stop(SIGTERM) == 0);
