@@ -109,7 +109,7 @@ pass "apt-get install ${deb_files[*]##*/}"
 tshark -D >"$WORK/interfaces.txt" 2>&1
 grep -q '^[0-9]*\. spice (SPICE capture)$' "$WORK/interfaces.txt" || { cat "$WORK/interfaces.txt" >&2; fail "tshark -D does not list SPICE capture"; }
 grep -q '^[0-9]*\. usbvsock (USB vsock capture)$' "$WORK/interfaces.txt" || fail "tshark -D does not list USB vsock capture"
-tshark -G plugins 2>/dev/null | grep -q "usb_vsock.lua.*$lua_dir/usb_vsock.lua" || fail "tshark does not load $lua_dir/usb_vsock.lua"
+tshark -G plugins 2>/dev/null | grep "usb_vsock.lua.*$lua_dir/usb_vsock.lua" >/dev/null || fail "tshark does not load $lua_dir/usb_vsock.lua"
 pass "with an empty HOME, tshark -D lists SPICE capture and USB vsock capture; tshark loads the global usb_vsock.lua"
 
 # ---- 3. the daemon, as a systemd user service ----

@@ -4,7 +4,7 @@
 # at --help: what a person trying the tools for the first time checks.
 source "$(dirname "$0")/lib.sh"
 
-version=$("$SPICECAPD" --version | grep -Eo '[0-9]+\.[0-9]+\.[0-9]+' | head -n 1)
+version=$("$SPICECAPD" --version | grep -Eo '[0-9]+\.[0-9]+\.[0-9]+' | sed -n 1p)
 [ -n "$version" ] || fail "spicecapd --version printed no version"
 
 # check_program NAME COMMAND...: --help and --version of COMMAND, then a bogus option.

@@ -6,7 +6,7 @@ source "$(dirname "$0")/lib.sh"
 install_extcap
 grep -q "spicecap-extcap" "$WORK/install.log" || fail "install did not say what it installed"
 [ -L "$XDG_CONFIG_HOME/wireshark/extcap/spicecap-extcap" ] || fail "extcap not in the personal extcap folder"
-"$SPICECAP" install | grep -q "already installed" || fail "install is not idempotent"
+"$SPICECAP" install | grep "already installed" >/dev/null || fail "install is not idempotent"
 
 listing=$(tshark -D 2>&1)
 grep -q "spice (SPICE capture)" <<<"$listing" || fail "tshark -D does not list SPICE capture: $listing"
@@ -34,5 +34,5 @@ pass "daemon down: tshark shows '$(grep -o 'cannot reach[^:]*' <<<"$err" | head 
 
 "$SPICECAP" uninstall >/dev/null
 [ ! -e "$XDG_CONFIG_HOME/wireshark/extcap/spicecap-extcap" ] || fail "uninstall left the extcap behind"
-tshark -D 2>&1 | grep -q "SPICE capture" && fail "tshark still lists SPICE capture after uninstall"
+tshark -D 2>&1 | grep "SPICE capture" >/dev/null && fail "tshark still lists SPICE capture after uninstall"
 pass "uninstall removes what install put there"

@@ -15,7 +15,7 @@ wait "$producer_pid" || fail "the scripted producer failed"
 
 tshark -r "$pcap" -Y spice -T fields -e _ws.col.Protocol -e _ws.col.Info 2>/dev/null >"$WORK/decoded.tsv"
 for channel in MAIN DISPLAY INPUTS CURSOR; do
-  first=$(grep "^Spice $channel	" "$WORK/decoded.tsv" | head -n 1 | cut -f2)
+  first=$(grep "^Spice $channel	" "$WORK/decoded.tsv" | sed -n 1p | cut -f2)
   [ "$first" = "Client link message" ] || fail "$channel: the first message seen is '$first', not the link stage"
 done
 pass "each channel starts with its link stage although the capture began 3 s late"

@@ -47,7 +47,7 @@ bad=$(tshark -r "$pcap" -Y '_ws.malformed || vnc || _ws.expert.severity == "Erro
 pass "no malformed, VNC or error frames"
 
 # Follow TCP Stream of the display channel gives back exactly the bytes sent, both ways.
-stream=$(tshark -r "$pcap" -Y "tcp.port == 10002" -T fields -e tcp.stream 2>/dev/null | head -n 1)
+stream=$(tshark -r "$pcap" -Y "tcp.port == 10002" -T fields -e tcp.stream 2>/dev/null | sed -n 1p)  # sed reads to the end: no SIGPIPE for tshark under pipefail
 [ -n "$stream" ] || fail "no display stream (client port 10002)"
 tshark -r "$pcap" -qz "follow,tcp,raw,$stream" 2>/dev/null >"$WORK/follow.txt"
 # Node 0 is the client (it sent the SYN); server lines are indented with a tab.
