@@ -213,7 +213,7 @@ Expected<std::shared_ptr<Subscriber>, std::string> Hub::add_subscriber(const Sub
         return Unexpected{"too many subscribers (limit " + std::to_string(limits_.max_subscribers) + ")"};
     }
     auto subscriber = std::make_shared<Subscriber>(next_subscriber_id_++, hello);
-    subscriber->start(log_, sessions_, realtime_ns());
+    subscriber->start(log_, sessions_, realtime_ns(), limits_.history_seconds);
     subscribers_.push_back(subscriber);
     return subscriber;
 }

@@ -30,10 +30,12 @@ std::uint64_t Subscriber::stream_key(const EntryHead& head) noexcept {
            std::uint64_t{channel_key(head.kind, head.channel_type, head.channel_id)} << 8 | head.direction;
 }
 
-void Subscriber::start(const RecordLog& log, const SessionRegistry& sessions, std::uint64_t now_ns) {
+void Subscriber::start(const RecordLog& log, const SessionRegistry& sessions, std::uint64_t now_ns,
+                       double max_history_seconds) {
     std::uint64_t history_start = log.head_position();
-    if (hello_.history_seconds > 0) {
-        const double back_ns = std::min(hello_.history_seconds * 1e9, static_cast<double>(now_ns));
+    const double history_seconds = std::min(hello_.history_seconds, max_history_seconds);
+    if (history_seconds > 0) {
+        const double back_ns = std::min(history_seconds * 1e9, static_cast<double>(now_ns));
         history_start = std::max(log.first_position_at_or_after(now_ns - static_cast<std::uint64_t>(back_ns)),
                                  log.tail_position());
     }

@@ -34,8 +34,10 @@ public:
     bool selects(const EntryHead& head) const noexcept;
 
     /// Queues the preamble (channel_opened events and link stages of the selected open channels) and
-    /// places the cursor at the start of the requested history (or at the head).
-    void start(const RecordLog& log, const SessionRegistry& sessions, std::uint64_t now_ns);
+    /// places the cursor at the start of the requested history (or at the head). The history asked for is
+    /// capped at `max_history_seconds` (the daemon's --history-seconds): the log frees whole blocks, so it
+    /// may still hold older records, but they are no longer history.
+    void start(const RecordLog& log, const SessionRegistry& sessions, std::uint64_t now_ns, double max_history_seconds);
 
     /// Appends what is next for the subscriber to `out`: kept preamble/events/DROPs, then log entries
     /// from the cursor, until `out` holds at least `max_bytes` or the cursor reaches the log's head.

@@ -2,7 +2,7 @@
  * to spicecapd, then prints what became of them. With no daemon running it does the same calls, which then
  * cost nothing, and exits 0.
  *
- *     PKG_CONFIG_PATH=/where/spicecap/is/lib/pkgconfig make
+ *     PKG_CONFIG_PATH=PREFIX/lib/x86_64-linux-gnu/pkgconfig make   (lib/<multiarch> on Debian)
  *     ./c_producer [session-label]
  */
 #include <spicecap/producer.h>

@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "spicecap/socket_path.hpp"
+#include "spicecap/spice_channel.hpp"
 
 namespace spicecap::extcap {
 
@@ -33,10 +34,11 @@ std::string config_text(const ExtcapOptions& options) {
     if (spice) {
         out += "arg {number=1}{call=--channels}{display=Channels}{type=multicheck}"
                "{tooltip=SPICE channels to capture}{group=SPICE}\n";
-        for (std::string_view name : {"main", "display", "inputs", "cursor", "playback", "record", "smartcard",
-                                      "usbredir", "port", "webdav"}) {
-            out += "value {arg=1}{value=" + std::string(name) + "}{display=" + std::string(name) +
-                   "}{enabled=true}{default=true}\n";
+        // Every channel of the one channel table (design §6 lists all but tunnel; leaving it out would
+        // silently filter tunnel records as soon as the dialog passes its checked values).
+        for (std::uint8_t type = 1; type <= kMaxSpiceChannelType; ++type) {
+            const std::string name(*spice_channel_name(type));
+            out += "value {arg=1}{value=" + name + "}{display=" + name + "}{enabled=true}{default=true}\n";
         }
     }
     out += "arg {number=2}{call=--session}{display=Session}{type=selector}{reload=true}{placeholder=Reload sessions}"

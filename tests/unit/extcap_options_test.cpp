@@ -4,6 +4,7 @@
 
 #include "extcap_discovery.hpp"
 #include "extcap_options.hpp"
+#include "spicecap/spice_channel.hpp"
 
 using namespace spicecap::extcap;
 
@@ -38,6 +39,15 @@ TEST_CASE("dlts and config name the interface's link type and options") {
                              "--log-level", "--log-file"}) {
         CHECK_MESSAGE(config.find(std::string("{call=") + call + "}") != std::string::npos, call);
     }
+    // The channel list is every channel of the shared table, each checked by default: the values the
+    // dialog passes by default must select every channel a producer can send (tunnel included).
+    for (std::uint8_t type = 1; type <= spicecap::kMaxSpiceChannelType; ++type) {
+        const std::string name(*spicecap::spice_channel_name(type));
+        CHECK_MESSAGE(config.find("value {arg=1}{value=" + name + "}{display=" + name + "}{enabled=true}{default=true}") !=
+                          std::string::npos,
+                      name);
+    }
+    CHECK(config.find("{value=tunnel}") != std::string::npos);
     CHECK(config.find("{required=true}") == std::string::npos);
     CHECK(config.find("{reload=true}") != std::string::npos);
     const auto vsock_config = config_text(parse_ok({"--extcap-config", "--extcap-interface", "usbvsock"}));
