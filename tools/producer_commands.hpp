@@ -8,5 +8,7 @@ namespace spicecap::cli {
 int proxy_command(int argc, char** argv);
 /// `spicecap replay FILE`: sends the SPICE traffic of a pcap/pcapng capture to the daemon.
 int replay_command(int argc, char** argv);
+/// `spicecap send MESSAGE...`: reports hand-made messages (hex or files) to the daemon.
+int send_command(int argc, char** argv);
 
 }  // namespace spicecap::cli
