@@ -166,7 +166,7 @@ int send_command(int argc, char** argv) {
     Producer producer(options);
     if (!producer.capturing()) {
         std::fprintf(stderr,
-                     "spicecap send: cannot reach spicecapd at %s (%s); start it with `spicecapd &` (or "
+                     "spicecap send: no spicecapd is listening on %s (%s); start one with `spicecapd &` (or "
                      "`systemctl --user start spicecapd`)\n",
                      producer.socket_path().c_str(), producer.last_error().c_str());
         return 1;

@@ -77,17 +77,19 @@ void print_table(const json& status, std::ostream& out) {
     if (status["sessions"].empty()) {
         out << "No sessions.\n";
     } else {
-        out << pad("SESSION", 9) << pad("STATE", 8) << pad("LABEL", 16) << pad("PRODUCER", 24) << pad("RECORDS", 12)
+        out << pad("SESSION", 9) << pad("STATE", 8) << pad("LABEL", 16) << pad("PRODUCER", 30) << pad("RECORDS", 12)
             << "BYTES\n";
         for (const json& s : status["sessions"]) {
             std::string producer = s.value("name", "");
             if (s.value("pid", 0) != 0) producer += " (pid " + std::to_string(s.value("pid", 0)) + ")";
             out << pad(std::to_string(s.value("id", 0)), 9) << pad(s.value("active", false) ? "active" : "ended", 8)
-                << pad(s.value("label", ""), 16) << pad(producer, 24) << pad(std::to_string(s.value("records", 0ull)), 12)
+                << pad(s.value("label", ""), 16) << pad(producer, 30) << pad(std::to_string(s.value("records", 0ull)), 12)
                 << human_bytes(s.value("bytes", 0ull)) << "\n";
             for (const json& c : s["channels"]) {
-                std::string state = c.value("open", false) ? "open" : "closed";
-                if (c.contains("link_stage")) state += ", link stage " + c.value("link_stage", std::string("none"));
+                const bool open = c.value("open", false);
+                std::string state = open ? "open" : "closed";
+                // A closed channel's link stage is released (no new subscriber needs it): nothing to show.
+                if (open && c.contains("link_stage")) state += ", link stage " + c.value("link_stage", std::string("none"));
                 if (c.contains("header") && c["header"].is_string()) state += ", " + c["header"].get<std::string>() + " headers";
                 out << "  " << pad(channel_label(c), 15) << pad(std::to_string(c.value("records", 0ull)) + " records", 18)
                     << pad(human_bytes(c.value("bytes", 0ull)), 12) << state << "\n";

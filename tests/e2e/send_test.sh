@@ -6,7 +6,7 @@
 source "$(dirname "$0")/lib.sh"
 
 out=$("$SPICECAP" send 00 2>&1) && fail "spicecap send without a daemon exited 0: $out"
-grep -q "cannot reach spicecapd" <<<"$out" || fail "no daemon: unclear error: $out"
+grep -q "no spicecapd is listening on $SPICECAP_SOCKET" <<<"$out" || fail "no daemon: unclear error: $out"
 pass "no daemon: '$out'"
 
 start_daemon
