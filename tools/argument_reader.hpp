@@ -24,6 +24,16 @@ public:
         if (at_ + 1 >= argc_) return std::nullopt;
         return std::string_view(argv_[++at_]);
     }
+    /// Takes the argument after the current option as its text into `target`. When there is none, says
+    /// "<option> needs <what>" and returns the usage exit code (2); nothing when the value was taken:
+    ///     if (const auto failed = args.text(o.socket, "a path")) return *failed;
+    std::optional<int> text(std::string& target, std::string_view what) {
+        const std::string option(arg());
+        const auto v = value();
+        if (!v) return fail(option + " needs " + std::string(what));
+        target = std::string(*v);
+        return std::nullopt;
+    }
     /// Takes the next argument as a whole number in [min, max].
     template <class Int>
     std::optional<Int> integer(long long min, long long max) {

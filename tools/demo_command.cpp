@@ -66,13 +66,9 @@ std::variant<DemoOptions, int> parse(int argc, char** argv) {
         } else if (arg == "--quiet") {
             o.quiet = true;
         } else if (arg == "--session") {
-            const auto v = args.value();
-            if (!v) return args.fail("--session needs a label");
-            o.session = std::string(*v);
+            if (const auto failed = args.text(o.session, "a label")) return *failed;
         } else if (arg == "--socket") {
-            const auto v = args.value();
-            if (!v) return args.fail("--socket needs a path");
-            o.socket = std::string(*v);
+            if (const auto failed = args.text(o.socket, "a path")) return *failed;
         } else {
             return args.fail("unknown option '" + std::string(arg) + "'");
         }

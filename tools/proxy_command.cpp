@@ -63,13 +63,9 @@ std::variant<ProxyOptions, int> parse(int argc, char** argv) {
             (arg == "--listen" ? o.proxy.listen : o.proxy.server) = *parsed;
             (arg == "--listen" ? have_listen : have_server) = true;
         } else if (arg == "--session") {
-            const auto v = args.value();
-            if (!v) return args.fail("--session needs a label");
-            o.session_label = std::string(*v);
+            if (const auto failed = args.text(o.session_label, "a label")) return *failed;
         } else if (arg == "--socket") {
-            const auto v = args.value();
-            if (!v) return args.fail("--socket needs a path");
-            o.socket = std::string(*v);
+            if (const auto failed = args.text(o.socket, "a path")) return *failed;
         } else if (arg == "--max-message") {
             const auto bytes = args.integer<std::size_t>(64, 1LL << 40);
             if (!bytes) return args.fail("--max-message takes a byte count, at least 64");

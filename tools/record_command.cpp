@@ -97,9 +97,7 @@ std::variant<RecordOptions, int> parse(int argc, char** argv) {
             if (!t) return args.fail("--link-type takes 147..162 (USER0..USER15)");
             o.vsock_link_type = *t;
         } else if (arg == "--socket") {
-            const auto v = args.value();
-            if (!v) return args.fail("--socket needs a path");
-            o.socket = std::string(*v);
+            if (const auto failed = args.text(o.socket, "a path")) return *failed;
         } else if (!arg.empty() && arg[0] == '-') {
             return args.fail("unknown option '" + std::string(arg) + "'");
         } else if (o.directory.empty()) {

@@ -65,13 +65,9 @@ std::variant<ReplayCommandOptions, int> parse(int argc, char** argv) {
         } else if (arg == "--as-fast-as-possible") {
             o.speed.reset();
         } else if (arg == "--session") {
-            const auto v = args.value();
-            if (!v) return args.fail("--session needs a label");
-            o.session_label = std::string(*v);
+            if (const auto failed = args.text(o.session_label, "a label")) return *failed;
         } else if (arg == "--socket") {
-            const auto v = args.value();
-            if (!v) return args.fail("--socket needs a path");
-            o.socket = std::string(*v);
+            if (const auto failed = args.text(o.socket, "a path")) return *failed;
         } else if (arg == "--quiet") {
             o.quiet = true;
         } else if (!arg.empty() && arg[0] == '-') {

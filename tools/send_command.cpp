@@ -126,13 +126,9 @@ std::variant<SendOptions, int> parse(int argc, char** argv) {
         } else if (arg == "--to-host") {
             o.to_host = true;
         } else if (arg == "--session") {
-            const auto v = args.value();
-            if (!v) return args.fail("--session needs a label");
-            o.session = std::string(*v);
+            if (const auto failed = args.text(o.session, "a label")) return *failed;
         } else if (arg == "--socket") {
-            const auto v = args.value();
-            if (!v) return args.fail("--socket needs a path");
-            o.socket = std::string(*v);
+            if (const auto failed = args.text(o.socket, "a path")) return *failed;
         } else if (arg.size() > 1 && arg[0] == '-' && arg[1] == '-') {
             return args.fail("unknown option '" + std::string(arg) + "'");
         } else if (arg[0] == '@') {

@@ -129,7 +129,7 @@ constexpr const char* kUsage =
 
 int status_command(int argc, char** argv) {
     bool as_json = false;
-    std::optional<std::string> socket;
+    std::string socket;  // empty: the usual rule
     ArgumentReader args(argc, argv);
     while (args.next()) {
         const std::string_view arg = args.arg();
@@ -139,14 +139,12 @@ int status_command(int argc, char** argv) {
         } else if (arg == "--json") {
             as_json = true;
         } else if (arg == "--socket") {
-            const auto v = args.value();
-            if (!v) return args.fail("--socket needs a path");
-            socket = std::string(*v);
+            if (const auto failed = args.text(socket, "a path")) return *failed;
         } else {
             return args.fail("unknown option '" + std::string(arg) + "'");
         }
     }
-    const std::string path = spicecap::socket_path(socket ? std::optional<std::string_view>(*socket) : std::nullopt).string();
+    const std::string path = spicecap::socket_path(socket.empty() ? std::nullopt : std::optional<std::string_view>(socket)).string();
     ControlClient client;
     if (auto connected = client.connect(path); !connected) {
         std::cerr << "spicecap status: " << connected.error() << "\n";
