@@ -26,6 +26,8 @@ public:
         std::string message;
     };
 
+    /// Holds nothing (a Listener before its lock is handed over).
+    InstanceLock() noexcept = default;
     /// Takes the lock on `lock_path` without waiting.
     static Expected<InstanceLock, Error> acquire(const std::string& lock_path);
 

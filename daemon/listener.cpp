@@ -2,6 +2,8 @@
 #include "listener.hpp"
 
 #include <cerrno>
+#include <chrono>
+#include <thread>
 #include <cstring>
 #include <filesystem>
 
@@ -85,29 +87,36 @@ std::optional<PeerCredentials> peer_credentials(int fd) {
     return PeerCredentials{cred.pid, cred.uid, cred.gid};
 }
 
-Expected<Listener, std::string> open_listener(asio::io_context& io, const SocketPathChoice& where) {
-    const std::string path = where.path.string();
-    if (path.size() >= sizeof(sockaddr_un{}.sun_path)) {
-        return Unexpected{"socket path " + path + " is too long (" + std::to_string(path.size()) +
-                          " bytes; Unix sockets allow " + std::to_string(sizeof(sockaddr_un{}.sun_path) - 1) + ")"};
-    }
-    const auto dir = where.path.parent_path();
-    const bool own_dir = where.source == SocketPathSource::xdg_runtime_dir || where.source == SocketPathSource::tmp_fallback;
-    if (auto ready = own_dir ? prepare_own_dir(dir) : make_private_dirs(dir); !ready) return Unexpected{ready.error()};
+namespace {
 
-    // Whoever holds the lock owns the path: probing, replacing a stale socket and binding happen under it.
-    auto lock = InstanceLock::acquire(path + ".lock");
-    if (!lock) {
+std::string already_listening(const std::string& path, pid_t pid) {
+    return "another spicecapd" + (pid > 0 ? " (pid " + std::to_string(pid) + ")" : std::string()) +
+           " is already listening on " + path;
+}
+
+}  // namespace
+
+static Expected<InstanceLock, std::string> acquire_path_lock(const std::string& path) {
+    // The holder may be a daemon that is starting (it will listen in a moment) or stopping (it removed
+    // its socket and is about to let go): wait up to 2 s while no daemon answers on the socket.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    for (;;) {
+        auto lock = InstanceLock::acquire(path + ".lock");
+        if (lock) return std::move(*lock);
         if (lock.error().failure == InstanceLock::Failure::error) return Unexpected{lock.error().message};
         pid_t pid = 0;
         std::string ignored;
-        if (probe_existing_socket(path, &pid, &ignored) == 1) {
-            return Unexpected{"another spicecapd" + (pid > 0 ? " (pid " + std::to_string(pid) + ")" : std::string()) +
-                              " is already listening on " + path};
+        if (probe_existing_socket(path, &pid, &ignored) == 1) return Unexpected{already_listening(path, pid)};
+        if (std::chrono::steady_clock::now() >= deadline) {
+            return Unexpected{"another spicecapd is starting or stopping on " + path + " (it holds " + path +
+                              ".lock and does not answer on the socket)"};
         }
-        return Unexpected{"another spicecapd is starting on " + path + " (it holds " + path + ".lock)"};
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
+}
 
+// Probes and replaces a stale socket, binds and listens; the caller holds the path's lock.
+static Expected<Listener, std::string> bind_under_lock(asio::io_context& io, const std::string& path) {
     struct stat st {};
     if (::lstat(path.c_str(), &st) == 0) {
         if (!S_ISSOCK(st.st_mode)) return Unexpected{path + " exists and is not a socket; not touching it"};
@@ -115,8 +124,7 @@ Expected<Listener, std::string> open_listener(asio::io_context& io, const Socket
         std::string error;
         switch (probe_existing_socket(path, &pid, &error)) {
             case 1:
-                return Unexpected{"another spicecapd" + (pid > 0 ? " (pid " + std::to_string(pid) + ")" : std::string()) +
-                                  " is already listening on " + path};
+                return Unexpected{already_listening(path, pid)};
             case 0:
                 if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
                     return Unexpected{"cannot remove the stale socket " + path + ": " + errno_text(errno)};
@@ -142,7 +150,29 @@ Expected<Listener, std::string> open_listener(asio::io_context& io, const Socket
     acceptor.listen(128, ec);
     if (ec) return Unexpected{"cannot listen on " + path + ": " + ec.message()};
     if (::lstat(path.c_str(), &st) != 0) return Unexpected{"the socket " + path + " vanished after bind"};
-    return Listener{std::move(acceptor), path, st.st_dev, st.st_ino, std::move(*lock)};
+    return Listener{std::move(acceptor), path, st.st_dev, st.st_ino, {}};
+}
+
+Expected<Listener, std::string> open_listener(asio::io_context& io, const SocketPathChoice& where) {
+    const std::string path = where.path.string();
+    if (path.size() >= sizeof(sockaddr_un{}.sun_path)) {
+        return Unexpected{"socket path " + path + " is too long (" + std::to_string(path.size()) +
+                          " bytes; Unix sockets allow " + std::to_string(sizeof(sockaddr_un{}.sun_path) - 1) + ")"};
+    }
+    const auto dir = where.path.parent_path();
+    const bool own_dir = where.source == SocketPathSource::xdg_runtime_dir || where.source == SocketPathSource::tmp_fallback;
+    if (auto ready = own_dir ? prepare_own_dir(dir) : make_private_dirs(dir); !ready) return Unexpected{ready.error()};
+
+    // Whoever holds the lock owns the path: probing, replacing a stale socket and binding happen under it.
+    auto lock = acquire_path_lock(path);
+    if (!lock) return Unexpected{lock.error()};
+    auto listener = bind_under_lock(io, path);
+    if (!listener) {
+        lock->remove();  // still held: nobody else's file
+        return Unexpected{listener.error()};
+    }
+    listener->lock = std::move(*lock);
+    return listener;
 }
 
 void remove_socket_file(Listener& listener) {

@@ -35,9 +35,10 @@ void Subscriber::start(const RecordLog& log, const SessionRegistry& sessions, st
     std::uint64_t history_start = log.head_position();
     const double history_seconds = std::min(hello_.history_seconds, max_history_seconds);
     if (history_seconds > 0) {
-        const double back_ns = std::min(history_seconds * 1e9, static_cast<double>(now_ns));
-        history_start = std::max(log.first_position_at_or_after(now_ns - static_cast<std::uint64_t>(back_ns)),
-                                 log.tail_position());
+        // In integers once the reach is known to end after 1970 (a double's rounding could pass now_ns).
+        const double back_ns = history_seconds * 1e9;
+        const std::uint64_t since = back_ns >= static_cast<double>(now_ns) ? 0 : now_ns - static_cast<std::uint64_t>(back_ns);
+        history_start = std::max(log.first_position_at_or_after(since), log.tail_position());
     }
     cursor_ = history_start;
     for (const auto& [id, session] : sessions.active()) {

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "spicecap/record.hpp"
+#include "spicecap/spice_channel.hpp"
 
 namespace spicecap::extcap {
 namespace {
@@ -30,8 +31,11 @@ Expected<std::vector<std::uint8_t>, std::string> parse_channels(const std::strin
     while (std::getline(list, name, ',')) {
         if (name.empty()) continue;
         const auto type = spice_channel_type_from_name(name);
-        if (!type) return Unexpected{"--channels: unknown SPICE channel '" + name + "' (known: main, display, inputs, "
-                                     "cursor, playback, record, smartcard, usbredir, port, webdav)"};
+        if (!type) {
+            std::string known;
+            for (std::uint8_t t = 1; t <= kMaxSpiceChannelType; ++t) known += (t > 1 ? ", " : "") + std::string(*spice_channel_name(t));
+            return Unexpected{"--channels: unknown SPICE channel '" + name + "' (known: " + known + ")"};
+        }
         channels.push_back(*type);
     }
     return channels;

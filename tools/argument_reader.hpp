@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace spicecap::cli {
 
@@ -15,12 +16,23 @@ public:
     /// `argv[0]` is the subcommand's name.
     ArgumentReader(int argc, char** argv) : argc_(argc), argv_(argv) {}
 
-    /// Moves to the next argument; false when there is none.
-    bool next() { return ++at_ < argc_; }
-    /// The current argument.
-    std::string_view arg() const { return argv_[at_]; }
-    /// Takes the argument after the current one as its value.
+    /// Moves to the next argument; false when there is none. "--option=value" is split into the option
+    /// and a value that value() returns.
+    bool next() {
+        inline_value_.reset();
+        if (++at_ >= argc_) return false;
+        arg_ = argv_[at_];
+        if (const auto eq = arg_.find('='); arg_.starts_with("--") && eq != std::string_view::npos) {
+            inline_value_ = arg_.substr(eq + 1);
+            arg_ = arg_.substr(0, eq);
+        }
+        return true;
+    }
+    /// The current argument (without "=value").
+    std::string_view arg() const { return arg_; }
+    /// Takes the current option's value: after '=', else the next argument.
     std::optional<std::string_view> value() {
+        if (inline_value_) return std::exchange(inline_value_, std::nullopt);
         if (at_ + 1 >= argc_) return std::nullopt;
         return std::string_view(argv_[++at_]);
     }
@@ -63,6 +75,8 @@ private:
     int argc_;
     char** argv_;
     int at_ = 0;
+    std::string_view arg_;
+    std::optional<std::string_view> inline_value_;
 };
 
 }  // namespace spicecap::cli

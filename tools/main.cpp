@@ -2,6 +2,7 @@
 // its own file.
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <string_view>
 
 #include "commands.hpp"
@@ -57,7 +58,12 @@ int main(int argc, char** argv) {
             std::puts("spicecap " SPICECAP_VERSION);
             return 0;
         }
-        return s.run(argc - 1, argv + 1);
+        try {
+            return s.run(argc - 1, argv + 1);
+        } catch (const std::exception& e) {  // e.g. the producer library refusing an over-long --session
+            std::fprintf(stderr, "spicecap %s: %s\n", s.name, e.what());
+            return 2;
+        }
     }
     std::fprintf(stderr, "spicecap: unknown command '%s'\n\n", argv[1]);
     usage(stderr);

@@ -131,6 +131,8 @@ std::variant<SendOptions, int> parse(int argc, char** argv) {
             if (const auto failed = args.text(o.socket, "a path")) return *failed;
         } else if (arg.size() > 1 && arg[0] == '-' && arg[1] == '-') {
             return args.fail("unknown option '" + std::string(arg) + "'");
+        } else if (arg.empty()) {
+            return args.fail("an empty argument is not a message");
         } else if (arg[0] == '@') {
             auto bytes = read_bytes(std::string(arg.substr(1)));
             if (!bytes) return args.fail("cannot read '" + std::string(arg.substr(1)) + "'");

@@ -48,15 +48,48 @@ start_daemon() {
   wait_for_file "$SPICECAP_SOCKET"
 }
 
+# How many subscribers the daemon has now (0 if it does not answer).
+subscriber_count() {
+  "$SPICECAP" status --json 2>/dev/null |
+    awk '/"subscribers": \[/{inside=1} inside && /^      "id":/{n++} inside && /^  \]/{inside=0} END{print n+0}' || true
+}
+
 # Waits (up to $2 seconds, default 15) until the daemon has at least $1 subscribers: a capture started in
 # the background is live only once its extcap has subscribed, some time after tshark created its file.
 wait_for_subscribers() {
   local want=$1 deadline=$((SECONDS + ${2:-15})) have
   while :; do
-    have=$("$SPICECAP" status --json 2>/dev/null | awk '/"subscribers": \[/{inside=1} inside && /^      "id":/{n++} inside && /^  \]/{inside=0} END{print n+0}')
+    have=$(subscriber_count)
     [ "$have" -ge "$want" ] && return 0
     [ $SECONDS -lt $deadline ] || fail "timed out waiting for $want subscriber(s) (have $have)"
     sleep 0.1
+  done
+}
+
+# Waits (up to $1 seconds, default 15) until the daemon has no subscriber: an earlier capture's extcap
+# is gone, so that wait_for_subscribers counts only the next one.
+wait_for_no_subscribers() {
+  local deadline=$((SECONDS + ${1:-15})) have
+  while :; do
+    have=$(subscriber_count)
+    [ "$have" -eq 0 ] && return 0
+    [ $SECONDS -lt $deadline ] || fail "timed out waiting for the subscribers to go (still $have)"
+    sleep 0.1
+  done
+}
+
+# Counts the frames of capture file $1 that tshark decodes as SPICE messages (0 while it has none yet).
+spice_message_count() {
+  tshark -r "$1" -Y spice -T fields -e _ws.col.Protocol 2>/dev/null | grep -c '^Spice' || true
+}
+
+# Waits (up to $3 seconds, default 15) until capture file $1 holds at least $2 SPICE messages: the
+# extcap writes as the daemon sends, but how soon depends on the machine's load.
+wait_for_spice_messages() {
+  local deadline=$((SECONDS + ${3:-15}))
+  until [ "$(spice_message_count "$1")" -ge "$2" ]; do
+    [ $SECONDS -lt $deadline ] || fail "timed out waiting for $2 SPICE messages in $1 (have $(spice_message_count "$1"))"
+    sleep 0.2
   done
 }
 

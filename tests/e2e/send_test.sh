@@ -33,7 +33,7 @@ grep -q "2 message(s), 20 bytes on inputs:0, client -> server: 2 delivered" "$WO
 # INPUTS INIT (server, 101): the keyboard modifiers u16.
 printf '6500:02000000:0000' | xargs "$SPICECAP" send --channel inputs --to-client --session hand-made >/dev/null ||
   fail "spicecap send --to-client failed"
-sleep 1
+sleep 2  # tshark writes its file in its own time: nothing to poll
 kill -TERM "$tshark_pid"
 wait "$tshark_pid" || true
 tshark -r "$pcap" -Y 'spice && !spice.link_client && !spice.link_server' -T fields -e _ws.col.Protocol -e _ws.col.Info \
@@ -44,6 +44,7 @@ if tshark -r "$pcap" -Y '_ws.malformed || vnc' 2>/dev/null | grep . >/dev/null; 
 pass "hand-made inputs messages decode as SPICE: ${decoded//|/, }"
 
 # USB vsock: an Echo from device 3:22 to host 2:5001 with payload "hi", read from stdin.
+wait_for_no_subscribers  # the SPICE capture's extcap is gone: the next subscriber is the vsock one
 pcap="$WORK/vsock.pcapng"
 background tshark -i usbvsock -w "$pcap"
 tshark_pid=$LAST_PID
@@ -51,7 +52,7 @@ wait_for_file "$pcap" 10
 wait_for_subscribers 1
 printf 'ffxE\x03\x00\x00\x00\x02\x00\x00\x00\x16\x00\x00\x00\x89\x13\x00\x00\x02\x00\x00\x00hi' |
   "$SPICECAP" send --vsock 3 --to-host @- >"$WORK/send.out" || fail "spicecap send --vsock failed: $(cat "$WORK/send.out")"
-sleep 1
+sleep 2
 kill -TERM "$tshark_pid"
 wait "$tshark_pid" || true
 fields=$(tshark -r "$pcap" -T fields -E separator=';' -e usbvsock.direction -e usbvsock.link -e usbvsock.type \

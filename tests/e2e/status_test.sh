@@ -13,7 +13,7 @@ grep -q "no spicecapd is listening on $SPICECAP_SOCKET; start one with" <<<"$err
 pass "no daemon: exit 1, '$err'"
 
 start_daemon
-background "$SPICECAP" demo --session vm-under-test --duration 4 --rate 50 --quiet
+background "$SPICECAP" demo --session vm-under-test --duration 8 --rate 50 --quiet
 demo_pid=$LAST_PID
 background "$EXTCAP" --capture --extcap-interface spice --fifo "$WORK/display.pcap" --channels display
 extcap_pid=$LAST_PID

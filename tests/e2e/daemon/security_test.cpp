@@ -11,6 +11,8 @@
 #include <thread>
 
 #include <poll.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -178,7 +180,7 @@ TEST_CASE("spicecapd: daemons started in the same instant on a stale socket: exa
             CHECK(*status == 1);
             const auto log = racer->log_text();
             CHECK((log.find("is already listening on " + socket.string()) != std::string::npos ||
-                   log.find("another spicecapd is starting on " + socket.string()) != std::string::npos));
+                   log.find("another spicecapd is starting or stopping on " + socket.string()) != std::string::npos));
         }
         REQUIRE(survivors == 1);
         REQUIRE(DaemonProcess::wait_connectable(socket, std::chrono::seconds(5)));
@@ -240,6 +242,35 @@ TEST_CASE("spicecapd: a file that is not a socket at the path is left alone") {
     std::string content;
     in >> content;
     CHECK(content == "precious");
+    CHECK_FALSE(std::filesystem::exists(path.string() + ".lock"));  // a daemon that gave up leaves nothing
+}
+
+TEST_CASE("spicecapd: a lock held without a listening daemon is waited for up to 2 s") {
+    // What a daemon sees when it starts while the previous one is stopping (socket removed, lock not yet
+    // released) or starting (lock taken, not listening yet): it waits, then takes over or gives up.
+    TempDir dir;
+    const auto socket = dir.path() / "d.sock";
+    const std::string lock_path = socket.string() + ".lock";
+    auto hold = [&] {
+        const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        REQUIRE(fd >= 0);
+        REQUIRE(::flock(fd, LOCK_EX) == 0);
+        return fd;
+    };
+
+    int fd = hold();
+    DaemonProcess waiting({"--socket", socket.string()}, dir.path() / "waiting.log");
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    CHECK_FALSE(waiting.wait_exit(std::chrono::milliseconds(0)));  // still waiting, not failed
+    ::close(fd);                                                  // released: the daemon takes the path
+    CHECK(DaemonProcess::wait_connectable(socket, std::chrono::seconds(5)));
+    CHECK(waiting.stop(SIGTERM) == 0);
+
+    fd = hold();
+    DaemonProcess giving_up({"--socket", socket.string()}, dir.path() / "giving-up.log");
+    CHECK(giving_up.wait_exit(std::chrono::seconds(10)) == 1);
+    CHECK(giving_up.log_text().find("another spicecapd is starting or stopping on " + socket.string()) != std::string::npos);
+    ::close(fd);
 }
 
 TEST_CASE("spicecapd: command line help version and bad options") {
