@@ -28,6 +28,19 @@ public:
         }
         return true;
     }
+    /// Answers the options every command has, for the current argument: --help/-h prints `usage` on
+    /// stdout, --version the version; either way the exit code (0). Nothing for any other argument.
+    std::optional<int> help_or_version(std::string_view usage) const {
+        if (arg_ == "--help" || arg_ == "-h") {
+            std::fwrite(usage.data(), 1, usage.size(), stdout);
+            return 0;
+        }
+        if (arg_ == "--version") {
+            std::printf("spicecap %s %s\n", argv_[0], SPICECAP_VERSION);
+            return 0;
+        }
+        return std::nullopt;
+    }
     /// The current argument (without "=value").
     std::string_view arg() const { return arg_; }
     /// Takes the current option's value: after '=', else the next argument.

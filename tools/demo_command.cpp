@@ -45,11 +45,9 @@ std::variant<DemoOptions, int> parse(int argc, char** argv) {
     DemoOptions o;
     ArgumentReader args(argc, argv);
     while (args.next()) {
+        if (const auto done = args.help_or_version(kUsage)) return *done;
         const std::string_view arg = args.arg();
-        if (arg == "--help" || arg == "-h") {
-            std::fputs(kUsage, stdout);
-            return 0;
-        } else if (arg == "--duration") {
+        if (arg == "--duration") {
             const auto d = args.number(0);
             if (!d) return args.fail("--duration takes seconds");
             o.duration_seconds = *d;

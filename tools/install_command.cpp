@@ -99,27 +99,31 @@ bool remove_installed(const fs::path& target) {
     return true;
 }
 
+// The --help text of `spicecap install` or `spicecap uninstall`.
+std::string usage_of(std::string_view command) {
+    const bool install = command == "install";
+    return "usage: spicecap " + std::string(command) + " [--system]" + (install ? " [--copy]" : "") + "\n\n" +
+           (install ? "Registers" : "Removes") +
+           " the spicecap extcap (\"SPICE capture\", \"USB vsock capture\") and the USB vsock Lua\n"
+           "dissector " + (install ? "in" : "from") +
+           " the folders the installed Wireshark uses, as `tshark -G folders` reports them.\n\n"
+           "  --system   the global folders (needs root) instead of your personal ones\n" +
+           (install ? "  --copy     copy the files instead of symlinking them\n" : "");
+}
+
 // Parses the arguments; returns the exit code to leave with instead of options when done or wrong.
 std::variant<InstallOptions, int> parse(int argc, char** argv) {
     const std::string_view command = argv[0];
+    const std::string usage = usage_of(command);
     InstallOptions options;
     ArgumentReader args(argc, argv);
     while (args.next()) {
+        if (const auto done = args.help_or_version(usage)) return *done;
         const std::string_view arg = args.arg();
         if (arg == "--system") {
             options.system = true;
         } else if (arg == "--copy" && command == "install") {
             options.copy = true;
-        } else if (arg == "--help" || arg == "-h") {
-            const bool install = command == "install";
-            std::printf(
-                "usage: spicecap %s [--system]%s\n\n"
-                "%s the spicecap extcap (\"SPICE capture\", \"USB vsock capture\") and the USB vsock Lua\n"
-                "dissector %s the folders the installed Wireshark uses, as `tshark -G folders` reports them.\n\n"
-                "  --system   the global folders (needs root) instead of your personal ones\n%s",
-                argv[0], install ? " [--copy]" : "", install ? "Registers" : "Removes", install ? "in" : "from",
-                install ? "  --copy     copy the files instead of symlinking them\n" : "");
-            return 0;
         } else {
             return args.fail("unknown option '" + std::string(arg) + "'");
         }

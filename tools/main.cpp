@@ -1,7 +1,6 @@
 // spicecap: the user's command line (status, demo, install, ...). A table of subcommands; each lives in
 // its own file.
 #include <cstdio>
-#include <cstring>
 #include <exception>
 #include <string_view>
 
@@ -53,11 +52,6 @@ int main(int argc, char** argv) {
     }
     for (const auto& s : kSubcommands) {
         if (name != s.name) continue;
-        // `spicecap COMMAND --version` works for every command, as --help does.
-        if (argc == 3 && std::strcmp(argv[2], "--version") == 0) {
-            std::puts("spicecap " SPICECAP_VERSION);
-            return 0;
-        }
         try {
             return s.run(argc - 1, argv + 1);
         } catch (const std::exception& e) {  // e.g. the producer library refusing an over-long --session

@@ -48,14 +48,9 @@ std::variant<ProxyOptions, int> parse(int argc, char** argv) {
     bool have_server = false;
     ArgumentReader args(argc, argv);
     while (args.next()) {
+        if (const auto done = args.help_or_version(kUsage)) return *done;
         const std::string_view arg = args.arg();
-        if (arg == "--help" || arg == "-h") {
-            std::fputs(kUsage, stdout);
-            return 0;
-        } else if (arg == "--version") {
-            std::puts("spicecap proxy " SPICECAP_VERSION);
-            return 0;
-        } else if (arg == "--listen" || arg == "--server") {
+        if (arg == "--listen" || arg == "--server") {
             const auto v = args.value();
             if (!v) return args.fail(std::string(arg) + " needs HOST:PORT");
             auto parsed = HostPort::parse(*v, arg == "--listen");

@@ -58,11 +58,9 @@ std::variant<RecordOptions, int> parse(int argc, char** argv) {
     RecordOptions o;
     ArgumentReader args(argc, argv);
     while (args.next()) {
+        if (const auto done = args.help_or_version(kUsage)) return *done;
         const std::string_view arg = args.arg();
-        if (arg == "--help" || arg == "-h") {
-            std::fputs(kUsage, stdout);
-            return 0;
-        } else if (arg == "--channels") {
+        if (arg == "--channels") {
             const auto v = args.value();
             if (!v) return args.fail("--channels needs a list");
             std::stringstream list{std::string(*v)};

@@ -51,14 +51,9 @@ std::variant<ReplayCommandOptions, int> parse(int argc, char** argv) {
     ReplayCommandOptions o;
     ArgumentReader args(argc, argv);
     while (args.next()) {
+        if (const auto done = args.help_or_version(kUsage)) return *done;
         const std::string_view arg = args.arg();
-        if (arg == "--help" || arg == "-h") {
-            std::fputs(kUsage, stdout);
-            return 0;
-        } else if (arg == "--version") {
-            std::puts("spicecap replay " SPICECAP_VERSION);
-            return 0;
-        } else if (arg == "--speed") {
+        if (arg == "--speed") {
             const auto speed = args.number(1e-6);
             if (!speed || *speed > 1e9) return args.fail("--speed takes a positive number, e.g. 1, 10 or 0.5");
             o.speed = *speed;

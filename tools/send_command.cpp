@@ -94,11 +94,9 @@ std::variant<SendOptions, int> parse(int argc, char** argv) {
     SendOptions o;
     ArgumentReader args(argc, argv);
     while (args.next()) {
+        if (const auto done = args.help_or_version(kUsage)) return *done;
         const std::string_view arg = args.arg();
-        if (arg == "--help" || arg == "-h") {
-            std::fputs(kUsage, stdout);
-            return 0;
-        } else if (arg == "--channel") {
+        if (arg == "--channel") {
             const auto v = args.value();
             if (!v) return args.fail("--channel needs a channel name, e.g. inputs or display:1");
             const auto colon = v->find(':');

@@ -132,11 +132,9 @@ int status_command(int argc, char** argv) {
     std::string socket;  // empty: the usual rule
     ArgumentReader args(argc, argv);
     while (args.next()) {
+        if (const auto done = args.help_or_version(kUsage)) return *done;
         const std::string_view arg = args.arg();
-        if (arg == "--help" || arg == "-h") {
-            std::cout << kUsage;
-            return 0;
-        } else if (arg == "--json") {
+        if (arg == "--json") {
             as_json = true;
         } else if (arg == "--socket") {
             if (const auto failed = args.text(socket, "a path")) return *failed;
