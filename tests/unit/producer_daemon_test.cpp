@@ -27,6 +27,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "eventually.hpp"
 #include "producer_listener.hpp"
 #include "producer_load.hpp"
 #include "spicecap/frame.hpp"
@@ -35,6 +36,7 @@
 
 using namespace spicecap;
 using namespace std::chrono_literals;
+using test::eventually;
 using test::TempSocketPath;
 
 namespace {
@@ -42,15 +44,6 @@ namespace {
 constexpr int kThreads = test::kLoadThreads;
 constexpr int kCallsPerThread = test::kLoadCallsPerThread;
 
-template <class Predicate>
-bool eventually(Predicate done, std::chrono::milliseconds timeout = 5s) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (!done()) {
-        if (std::chrono::steady_clock::now() > deadline) return false;
-        std::this_thread::sleep_for(5ms);
-    }
-    return true;
-}
 
 int connect_unix(const std::string& path) {
     const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);

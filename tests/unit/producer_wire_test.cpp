@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
+#include "eventually.hpp"
 #include "producer_listener.hpp"
 #include "spicecap/producer.hpp"
 
@@ -17,6 +18,7 @@ using namespace spicecap;
 using namespace std::chrono_literals;
 using test::ProtocolListener;
 using test::ReceivedConnection;
+using test::eventually;
 using test::TempSocketPath;
 
 namespace {
@@ -32,15 +34,6 @@ ProducerOptions options_for(const std::string& path) {
     return options;
 }
 
-template <class Predicate>
-bool eventually(Predicate done, std::chrono::milliseconds timeout = 5s) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (!done()) {
-        if (std::chrono::steady_clock::now() > deadline) return false;
-        std::this_thread::sleep_for(2ms);
-    }
-    return true;
-}
 
 std::uint64_t realtime_ns() {
     timespec now;
