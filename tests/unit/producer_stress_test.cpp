@@ -67,6 +67,14 @@ struct OrderCheck {
     }
 };
 
+// Listener options that run `order` on every record (on the listener thread) and keep none of them.
+ProtocolListener::Options checking(OrderCheck& order) {
+    ProtocolListener::Options options;
+    options.keep_records = false;
+    options.on_record = std::ref(order);
+    return options;
+}
+
 std::pair<std::uint64_t, std::uint64_t> reported_drops(const std::vector<ReceivedConnection>& connections) {
     std::uint64_t records = 0, bytes = 0;
     for (const auto& c : connections) {
@@ -115,10 +123,7 @@ TEST_CASE("producer stress: 8 threads x 1M calls with no daemon") {
 TEST_CASE("producer stress: 8 threads x 1M calls with a daemon: delivered + dropped = accepted exactly") {
     TempSocketPath socket;
     OrderCheck order;
-    ProtocolListener::Options counting;
-    counting.keep_records = false;
-    counting.on_record = std::ref(order);
-    ProtocolListener listener(socket.path(), counting);
+    ProtocolListener listener(socket.path(), checking(order));
     ProducerOptions options = options_for(socket.path());
     options.buffer_bytes = 1024 * 1024;  // small enough that a burst can overflow it
     Producer producer(options);
@@ -160,10 +165,7 @@ TEST_CASE("producer stress: 8 threads x 1M calls with a daemon: delivered + drop
 TEST_CASE("producer stress: daemon killed mid-run: no call waits and nothing is lost uncounted") {
     TempSocketPath socket;
     OrderCheck order;
-    ProtocolListener::Options counting;
-    counting.keep_records = false;
-    counting.on_record = std::ref(order);
-    ProtocolListener listener(socket.path(), counting);
+    ProtocolListener listener(socket.path(), checking(order));
     Producer producer(options_for(socket.path()));
     REQUIRE(producer.capturing());
 
