@@ -102,17 +102,6 @@ std::optional<std::uint64_t> proc_status_kib(pid_t pid, const std::string& field
     return std::nullopt;
 }
 
-TempDir::TempDir() {
-    char name[] = "/tmp/spicecap-bench-XXXXXX";
-    if (::mkdtemp(name) == nullptr) throw std::runtime_error(std::string("mkdtemp: ") + std::strerror(errno));
-    path_ = name;
-}
-
-TempDir::~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-}
-
 std::chrono::nanoseconds time_one_run(const std::vector<std::string>& argv) {
     const auto start = std::chrono::steady_clock::now();
     ChildProcess child(argv);

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "temp_dir.hpp"
+
 namespace spicecap::bench {
 
 /// One child process. Killed (SIGKILL) and reaped when destroyed if it is still running.
@@ -42,18 +44,8 @@ std::optional<double> process_cpu_seconds(pid_t pid);
 /// A field of /proc/PID/status in KiB ("VmHWM": peak resident set, "VmRSS": current), if readable.
 std::optional<std::uint64_t> proc_status_kib(pid_t pid, const std::string& field);
 
-/// A fresh folder under /tmp, removed with everything in it when destroyed.
-class TempDir {
-public:
-    TempDir();
-    ~TempDir();
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    const std::filesystem::path& path() const noexcept { return path_; }
-
-private:
-    std::filesystem::path path_;
-};
+/// A fresh folder, removed with everything in it when destroyed (tests/support/temp_dir.hpp).
+using test::TempDir;
 
 /// Runs argv to completion with output discarded; its wall time. Throws if it cannot be started or fails.
 std::chrono::nanoseconds time_one_run(const std::vector<std::string>& argv);

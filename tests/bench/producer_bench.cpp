@@ -33,17 +33,14 @@
 
 #include "spicecap/producer.h"
 #include "spicecap/producer.hpp"
+#include "temp_dir.hpp"
 
 namespace {
 
 // Accepts producers, replies to their HELLO and discards everything else.
 class DiscardingDaemon {
 public:
-    DiscardingDaemon() {
-        char dir[] = "/tmp/spicecap-bench-XXXXXX";
-        if (::mkdtemp(dir) == nullptr) throw std::runtime_error("mkdtemp failed");
-        dir_ = dir;
-        path_ = dir_ + "/spicecapd.sock";
+    DiscardingDaemon() : dir_("spicecap-bench"), path_((dir_.path() / "spicecapd.sock").string()) {
         listen_fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         sockaddr_un address{};
         address.sun_family = AF_UNIX;
@@ -58,7 +55,6 @@ public:
         ::shutdown(listen_fd_, SHUT_RDWR);
         thread_.join();
         ::close(listen_fd_);
-        std::filesystem::remove_all(dir_);
     }
     const std::string& path() const { return path_; }
 
@@ -90,7 +86,8 @@ private:
         }
     }
 
-    std::string dir_, path_;
+    spicecap::test::TempDir dir_;  // declared before path_, which is made from it
+    std::string path_;
     int listen_fd_ = -1;
     std::atomic<bool> stop_{false};
     std::thread thread_;

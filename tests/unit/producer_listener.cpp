@@ -29,17 +29,7 @@ enum Command { kNone = 0, kKill = 1, kRestart = 2, kStop = 3, kPoke = 4 };
 
 }  // namespace
 
-TempSocketPath::TempSocketPath() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "spicecap-producer-test-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) fail("mkdtemp");
-    dir_ = pattern;
-    path_ = dir_ + "/spicecapd.sock";
-}
-
-TempSocketPath::~TempSocketPath() {
-    std::error_code ignored;
-    std::filesystem::remove_all(dir_, ignored);
-}
+TempSocketPath::TempSocketPath() : path_((dir_.path() / "spicecapd.sock").string()) {}
 
 struct ProtocolListener::Peer {
     int fd = -1;

@@ -16,6 +16,7 @@
 
 #include "spicecap/frame.hpp"
 #include "spicecap/record.hpp"
+#include "temp_dir.hpp"
 
 namespace spicecap::test {
 
@@ -23,11 +24,10 @@ namespace spicecap::test {
 class TempSocketPath {
 public:
     TempSocketPath();
-    ~TempSocketPath();
     const std::string& path() const { return path_; }
 
 private:
-    std::string dir_;
+    TempDir dir_{"spicecap-producer-test"};
     std::string path_;
 };
 

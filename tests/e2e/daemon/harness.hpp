@@ -18,22 +18,12 @@
 #include "spicecap/frame.hpp"
 #include "spicecap/record.hpp"
 
+#include "temp_dir.hpp"
+
 namespace spicecap::test {
 
 using Bytes = std::vector<std::uint8_t>;
 
-/// A temporary folder, removed with everything in it at the end of the scope.
-class TempDir {
-public:
-    TempDir();
-    ~TempDir();
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    const std::filesystem::path& path() const noexcept { return path_; }
-
-private:
-    std::filesystem::path path_;
-};
 
 /// A spicecapd child process.
 class DaemonProcess {
