@@ -3,17 +3,10 @@
 #include <cstring>
 #include <utility>
 
+#include "little_endian.hpp"
 #include "producer_messages.hpp"
 
 namespace spicecap::producer_detail {
-
-namespace {
-
-std::uint32_t load_u32le(const std::uint8_t* p) noexcept {
-    return std::uint32_t(p[0]) | std::uint32_t(p[1]) << 8 | std::uint32_t(p[2]) << 16 | std::uint32_t(p[3]) << 24;
-}
-
-}  // namespace
 
 SendBuffer::SendBuffer(std::size_t limit_bytes) : limit_bytes_(limit_bytes) {}
 
@@ -136,7 +129,7 @@ void SendBuffer::settle(Batch& batch, std::size_t written) {
         delivered_bytes = 0;
         std::size_t at = 0;
         while (at + kFramePrefixBytes <= written) {
-            const std::size_t end = at + kFrameLengthBytes + load_u32le(batch.bytes.data() + at);
+            const std::size_t end = at + kFrameLengthBytes + little_endian::load<std::uint32_t>(batch.bytes.data() + at);
             if (end > written) break;
             if (batch.bytes[at + kFrameLengthBytes] == static_cast<std::uint8_t>(FrameType::record)) {
                 ++delivered_records;

@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "little_endian.hpp"
+
 namespace spicecap {
 
 namespace {
@@ -14,10 +16,6 @@ namespace {
 // Initial buffer and the size above which an emptied buffer is given back (after one huge frame).
 constexpr std::size_t kInitialCapacity = 64 * 1024;
 constexpr std::size_t kShrinkAbove = 4 * 1024 * 1024;
-
-std::uint32_t load_u32le(const std::uint8_t* p) noexcept {
-    return std::uint32_t(p[0]) | std::uint32_t(p[1]) << 8 | std::uint32_t(p[2]) << 16 | std::uint32_t(p[3]) << 24;
-}
 
 // A JSON object and nothing else: the text must start with '{' (after JSON whitespace) and parse whole.
 // json::accept validates without building a document.
@@ -153,7 +151,7 @@ Expected<std::optional<FrameView>, FrameError> FrameDecoder::next() {
     const std::size_t available = end_ - begin_;
     if (available < kFrameLengthBytes) return std::optional<FrameView>{};
     const std::uint8_t* frame = buffer_.get() + begin_;
-    const std::uint32_t length = load_u32le(frame);
+    const std::uint32_t length = little_endian::load<std::uint32_t>(frame);
     if (length == 0) return fail(FrameErrorKind::zero_length, "frame length is 0 (a frame has at least its type byte)");
     if (length > max_frame_bytes_) {
         return fail(FrameErrorKind::oversize, "frame length " + std::to_string(length) + " exceeds the limit of " +
@@ -189,7 +187,7 @@ Expected<Ok, FrameError> FrameDecoder::finish() const {
         return Unexpected{FrameError{FrameErrorKind::truncated, "stream ended inside a frame's length prefix (" +
                                                                     std::to_string(available) + " of 4 bytes)"}};
     }
-    const std::size_t total = kFrameLengthBytes + std::size_t{load_u32le(buffer_.get() + begin_)};
+    const std::size_t total = kFrameLengthBytes + std::size_t{little_endian::load<std::uint32_t>(buffer_.get() + begin_)};
     return Unexpected{FrameError{FrameErrorKind::truncated, "stream ended inside a frame (" +
                                                                 std::to_string(available) + " of " +
                                                                 std::to_string(total) + " bytes)"}};

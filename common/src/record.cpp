@@ -4,26 +4,11 @@
 #include <array>
 #include <cstring>
 
+#include "little_endian.hpp"
+
 namespace spicecap {
 
 namespace {
-
-void store_u32le(std::uint8_t* p, std::uint32_t v) noexcept {
-    for (int i = 0; i < 4; ++i) p[i] = static_cast<std::uint8_t>(v >> (8 * i));
-}
-void store_u64le(std::uint8_t* p, std::uint64_t v) noexcept {
-    for (int i = 0; i < 8; ++i) p[i] = static_cast<std::uint8_t>(v >> (8 * i));
-}
-std::uint32_t load_u32le(const std::uint8_t* p) noexcept {
-    std::uint32_t v = 0;
-    for (int i = 3; i >= 0; --i) v = v << 8 | p[i];
-    return v;
-}
-std::uint64_t load_u64le(const std::uint8_t* p) noexcept {
-    std::uint64_t v = 0;
-    for (int i = 7; i >= 0; --i) v = v << 8 | p[i];
-    return v;
-}
 
 Unexpected<RecordError> reject(RecordErrorKind kind, std::string message) {
     return Unexpected{RecordError{kind, std::move(message)}};
@@ -46,9 +31,9 @@ void RecordHeader::encode_to(std::uint8_t* out) const noexcept {
     out[1] = static_cast<std::uint8_t>(direction);
     out[2] = channel_type;
     out[3] = channel_id;
-    store_u32le(out + kSessionOffset, session);
-    store_u64le(out + kTimestampOffset, timestamp_ns);
-    store_u32le(out + 16, flags);
+    little_endian::store<std::uint32_t>(out + kSessionOffset, session);
+    little_endian::store<std::uint64_t>(out + kTimestampOffset, timestamp_ns);
+    little_endian::store<std::uint32_t>(out + 16, flags);
 }
 
 Expected<RecordHeader, RecordError> RecordHeader::parse(std::span<const std::uint8_t> bytes) {
@@ -66,9 +51,9 @@ Expected<RecordHeader, RecordError> RecordHeader::parse(std::span<const std::uin
     h.direction = static_cast<Direction>(p[1]);
     h.channel_type = p[2];
     h.channel_id = p[3];
-    h.session = load_u32le(p + kSessionOffset);
-    h.timestamp_ns = load_u64le(p + kTimestampOffset);
-    h.flags = load_u32le(p + 16);
+    h.session = little_endian::load<std::uint32_t>(p + kSessionOffset);
+    h.timestamp_ns = little_endian::load<std::uint64_t>(p + kTimestampOffset);
+    h.flags = little_endian::load<std::uint32_t>(p + 16);
     if (h.kind == StreamKind::spice) {
         if (!spice_channel_name(h.channel_type)) {
             return reject(RecordErrorKind::bad_channel_type,
@@ -95,8 +80,8 @@ Expected<Record, RecordError> Record::parse(std::span<const std::uint8_t> body) 
 
 void DropNotice::encode_to(std::uint8_t* out) const noexcept {
     where.encode_to(out);
-    store_u64le(out + RecordHeader::kSize, records);
-    store_u64le(out + RecordHeader::kSize + 8, bytes);
+    little_endian::store<std::uint64_t>(out + RecordHeader::kSize, records);
+    little_endian::store<std::uint64_t>(out + RecordHeader::kSize + 8, bytes);
 }
 
 Expected<DropNotice, RecordError> DropNotice::parse(std::span<const std::uint8_t> body) {
@@ -111,7 +96,7 @@ Expected<DropNotice, RecordError> DropNotice::parse(std::span<const std::uint8_t
     auto where = RecordHeader::parse(body);
     if (!where) return Unexpected{where.error()};
     if (where->flags != 0) return reject(RecordErrorKind::bad_flags, "DROP flags must be 0, got " + std::to_string(where->flags));
-    return DropNotice{*where, load_u64le(body.data() + RecordHeader::kSize), load_u64le(body.data() + RecordHeader::kSize + 8)};
+    return DropNotice{*where, little_endian::load<std::uint64_t>(body.data() + RecordHeader::kSize), little_endian::load<std::uint64_t>(body.data() + RecordHeader::kSize + 8)};
 }
 
 void append_record_frame(ByteBuffer& out, const RecordHeader& header, std::span<const std::uint8_t> payload) {

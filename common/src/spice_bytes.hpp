@@ -9,6 +9,8 @@
 #include <span>
 #include <vector>
 
+#include "little_endian.hpp"
+
 namespace spicecap::spice_bytes {
 
 /// Appends little-endian integers and raw bytes to a byte vector.
@@ -32,20 +34,15 @@ private:
     std::vector<std::uint8_t>& out_;
 };
 
-/// Reads a little-endian integer of `n` bytes at `offset`; the caller has checked the bounds.
-inline std::uint64_t read_le(std::span<const std::uint8_t> b, std::size_t offset, int n) noexcept {
-    std::uint64_t v = 0;
-    for (int i = n - 1; i >= 0; --i) v = (v << 8) | b[offset + static_cast<std::size_t>(i)];
-    return v;
-}
+/// Reads a little-endian integer at `offset`; the caller has checked the bounds.
 inline std::uint16_t read_u16(std::span<const std::uint8_t> b, std::size_t offset) noexcept {
-    return static_cast<std::uint16_t>(read_le(b, offset, 2));
+    return little_endian::load<std::uint16_t>(b.data() + offset);
 }
 inline std::uint32_t read_u32(std::span<const std::uint8_t> b, std::size_t offset) noexcept {
-    return static_cast<std::uint32_t>(read_le(b, offset, 4));
+    return little_endian::load<std::uint32_t>(b.data() + offset);
 }
 inline std::uint64_t read_u64(std::span<const std::uint8_t> b, std::size_t offset) noexcept {
-    return read_le(b, offset, 8);
+    return little_endian::load<std::uint64_t>(b.data() + offset);
 }
 
 }  // namespace spicecap::spice_bytes

@@ -6,17 +6,10 @@
 #include <limits>
 #include <stdexcept>
 
+#include "little_endian.hpp"
+
 namespace spicecap::vsock {
 namespace {
-
-std::uint32_t load_u32_le(std::span<const std::uint8_t, 4> bytes) {
-    return std::uint32_t{bytes[0]} | std::uint32_t{bytes[1]} << 8 | std::uint32_t{bytes[2]} << 16 |
-           std::uint32_t{bytes[3]} << 24;
-}
-
-void store_u32_le(std::span<std::uint8_t, 4> bytes, std::uint32_t value) {
-    for (std::size_t i = 0; i < 4; ++i) bytes[i] = static_cast<std::uint8_t>(value >> (8 * i));
-}
 
 constexpr std::string_view sync_prefix = "vsock:";
 
@@ -89,11 +82,11 @@ Expected<Header, PacketError> parse_header(std::span<const std::uint8_t> bytes) 
         return Unexpected{PacketError{PacketErrorKind::unknown_type, 0, bytes.size(), wire[3]}};
     }
     header.type = *type;
-    header.device_cid = load_u32_le(wire.subspan<4, 4>());
-    header.host_cid = load_u32_le(wire.subspan<8, 4>());
-    header.device_port = load_u32_le(wire.subspan<12, 4>());
-    header.host_port = load_u32_le(wire.subspan<16, 4>());
-    header.payload_len = load_u32_le(wire.subspan<20, 4>());
+    header.device_cid = little_endian::load<std::uint32_t>(wire.data() + 4);
+    header.host_cid = little_endian::load<std::uint32_t>(wire.data() + 8);
+    header.device_port = little_endian::load<std::uint32_t>(wire.data() + 12);
+    header.host_port = little_endian::load<std::uint32_t>(wire.data() + 16);
+    header.payload_len = little_endian::load<std::uint32_t>(wire.data() + 20);
     return header;
 }
 
@@ -113,11 +106,11 @@ std::array<std::uint8_t, Header::size> encode_header(const Header& header) {
     std::span<std::uint8_t, Header::size> out{wire};
     std::copy(header.magic.begin(), header.magic.end(), wire.begin());
     wire[3] = static_cast<std::uint8_t>(header.type);
-    store_u32_le(out.subspan<4, 4>(), header.device_cid);
-    store_u32_le(out.subspan<8, 4>(), header.host_cid);
-    store_u32_le(out.subspan<12, 4>(), header.device_port);
-    store_u32_le(out.subspan<16, 4>(), header.host_port);
-    store_u32_le(out.subspan<20, 4>(), header.payload_len);
+    little_endian::store<std::uint32_t>(out.data() + 4, header.device_cid);
+    little_endian::store<std::uint32_t>(out.data() + 8, header.host_cid);
+    little_endian::store<std::uint32_t>(out.data() + 12, header.device_port);
+    little_endian::store<std::uint32_t>(out.data() + 16, header.host_port);
+    little_endian::store<std::uint32_t>(out.data() + 20, header.payload_len);
     return wire;
 }
 

@@ -5,21 +5,9 @@
 #include <limits>
 #include <stdexcept>
 
+#include "little_endian.hpp"
+
 namespace spicecap::vsock {
-namespace {
-
-std::uint32_t load_le(std::span<const std::uint8_t> bytes) {
-    std::uint32_t value = 0;
-    for (std::size_t i = bytes.size(); i-- > 0;) value = value << 8 | bytes[i];
-    return value;
-}
-
-void store_le(std::span<std::uint8_t> bytes, std::uint32_t value) {
-    for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<std::uint8_t>(value >> (8 * i));
-}
-
-}  // namespace
-
 std::string_view direction_name(Direction direction) {
     return direction == Direction::host_to_device ? "host→device" : "device→host";
 }
@@ -67,10 +55,10 @@ std::array<std::uint8_t, PseudoHeader::size> encode_pseudo_header(const PseudoHe
     const std::span<std::uint8_t> out{wire};
     wire[0] = header.version;
     wire[1] = static_cast<std::uint8_t>(header.direction);
-    store_le(out.subspan(2, 2), header.flags);
-    store_le(out.subspan(4, 4), header.link);
-    store_le(out.subspan(8, 4), header.transfer_length);
-    store_le(out.subspan(12, 4), header.fragment_offset);
+    little_endian::store<std::uint16_t>(out.data() + 2, header.flags);
+    little_endian::store<std::uint32_t>(out.data() + 4, header.link);
+    little_endian::store<std::uint32_t>(out.data() + 8, header.transfer_length);
+    little_endian::store<std::uint32_t>(out.data() + 12, header.fragment_offset);
     return wire;
 }
 
@@ -109,10 +97,10 @@ Expected<RecordPart, RecordError> parse_record(std::span<const std::uint8_t> rec
         return Unexpected{RecordError{RecordErrorKind::bad_direction, record[1]}};
     }
     part.header.direction = static_cast<Direction>(record[1]);
-    part.header.flags = static_cast<std::uint16_t>(load_le(record.subspan(2, 2)));
-    part.header.link = load_le(record.subspan(4, 4));
-    part.header.transfer_length = load_le(record.subspan(8, 4));
-    part.header.fragment_offset = load_le(record.subspan(12, 4));
+    part.header.flags = little_endian::load<std::uint16_t>(record.data() + 2);
+    part.header.link = little_endian::load<std::uint32_t>(record.data() + 4);
+    part.header.transfer_length = little_endian::load<std::uint32_t>(record.data() + 8);
+    part.header.fragment_offset = little_endian::load<std::uint32_t>(record.data() + 12);
     part.bytes = record.subspan(PseudoHeader::size);
     const std::uint64_t end = std::uint64_t{part.header.fragment_offset} + part.bytes.size();
     if (end > part.header.transfer_length) {
