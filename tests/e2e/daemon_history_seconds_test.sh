@@ -6,14 +6,9 @@ source "$(dirname "$0")/lib.sh"
 
 start_daemon --history-seconds 6
 
-demo_count() {  # LABEL STEADY_MESSAGES -> the number of SPICE messages the demo reported
-  local out
-  out=$("$SPICECAP" demo --session "$1" --messages "$2" --rate 2000 2>&1) || fail "spicecap demo failed: $out"
-  grep -o '[0-9]* SPICE messages' <<<"$out" | sed -n 1p | tr -dc '0-9'
-}
-old=$(demo_count old 40)
+read -r _ old < <(demo_session old 40)
 sleep 9  # the retention tick runs once a second: the old records are past 6 s, with margin
-new=$(demo_count new 10)
+read -r _ new < <(demo_session new 10)
 [ "$old" -ne "$new" ] || fail "the two sessions should differ in length"
 
 "$EXTCAP" --capture --extcap-interface spice --fifo "$WORK/history.pcap" --history 600 2>"$WORK/extcap.log" &

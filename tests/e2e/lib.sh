@@ -93,6 +93,17 @@ wait_for_spice_messages() {
   done
 }
 
+# Plays `spicecap demo --session $1 --messages $2` to its end and prints "SESSION_ID MESSAGES": the
+# session number and the SPICE message count the demo reported.
+demo_session() {
+  local out id count
+  out=$("$SPICECAP" demo --session "$1" --messages "$2" --rate 2000 2>&1) || fail "spicecap demo failed: $out"
+  id=$(grep -o '(session #[0-9]*)' <<<"$out" | tr -dc '0-9')
+  count=$(grep -o '[0-9]* SPICE messages' <<<"$out" | sed -n 1p | tr -dc '0-9')
+  [ -n "$id" ] && [ -n "$count" ] || fail "cannot read the demo's report: $out"
+  echo "$id $count"
+}
+
 stop_daemon() {
   [ -n "$DAEMON_PID" ] || return 0
   kill "$DAEMON_PID" 2>/dev/null || true
