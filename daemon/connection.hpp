@@ -16,7 +16,7 @@
 #include "hello.hpp"
 #include "hub.hpp"
 #include "listener.hpp"
-#include "spicecap/frame.hpp"
+#include "wire/frame.hpp"
 
 namespace spicecap::daemon {
 

@@ -11,8 +11,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "spicecap/expected.hpp"
-#include "spicecap/record.hpp"
+#include "base/expected.hpp"
+#include "wire/record.hpp"
 
 namespace spicecap::daemon {
 

@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "log.hpp"
-#include "spicecap/record.hpp"
+#include "wire/record.hpp"
 
 namespace spicecap::daemon {
 

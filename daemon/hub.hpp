@@ -16,8 +16,8 @@
 #include "record_log.hpp"
 #include "sessions.hpp"
 #include "subscriber.hpp"
-#include "spicecap/expected.hpp"
-#include "spicecap/frame.hpp"
+#include "base/expected.hpp"
+#include "wire/frame.hpp"
 
 namespace spicecap::daemon {
 

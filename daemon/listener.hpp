@@ -10,8 +10,8 @@
 #include <asio/local/stream_protocol.hpp>
 
 #include "instance_lock.hpp"
-#include "spicecap/expected.hpp"
-#include "spicecap/socket_path.hpp"
+#include "base/expected.hpp"
+#include "wire/socket_path.hpp"
 
 namespace spicecap::daemon {
 

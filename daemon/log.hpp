@@ -6,7 +6,7 @@
 #include <sstream>
 #include <string_view>
 
-#include "spicecap/log.hpp"
+#include "base/log.hpp"
 
 namespace spicecap::daemon {
 

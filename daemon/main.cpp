@@ -9,7 +9,7 @@
 #include "log.hpp"
 #include "options.hpp"
 #include "server.hpp"
-#include "spicecap/socket_path.hpp"
+#include "wire/socket_path.hpp"
 
 int main(int argc, char** argv) {
     using namespace spicecap;

@@ -6,7 +6,7 @@
 #include <optional>
 #include <string>
 
-#include "spicecap/expected.hpp"
+#include "base/expected.hpp"
 
 namespace spicecap::daemon {
 

@@ -11,8 +11,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "spicecap/frame.hpp"
-#include "spicecap/record.hpp"
+#include "wire/frame.hpp"
+#include "wire/record.hpp"
 
 namespace spicecap::daemon {
 

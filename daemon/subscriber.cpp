@@ -5,7 +5,7 @@
 #include <cmath>
 #include <cstring>
 
-#include "spicecap/record.hpp"
+#include "wire/record.hpp"
 
 namespace spicecap::daemon {
 

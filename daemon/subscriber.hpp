@@ -14,7 +14,7 @@
 #include "hello.hpp"
 #include "record_log.hpp"
 #include "sessions.hpp"
-#include "spicecap/frame.hpp"
+#include "wire/frame.hpp"
 
 namespace spicecap::daemon {
 

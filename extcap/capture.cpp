@@ -15,12 +15,12 @@
 #include <tuple>
 
 #include "control_pipes.hpp"
-#include "spicecap/bpf_filter.hpp"
-#include "spicecap/pcap_writer.hpp"
-#include "spicecap/socket_path.hpp"
-#include "spicecap/spice_capture.hpp"
-#include "spicecap/subscription.hpp"
-#include "spicecap/vsock_pcap.hpp"
+#include "pcap/bpf_filter.hpp"
+#include "pcap/pcap_writer.hpp"
+#include "wire/socket_path.hpp"
+#include "pcap/spice_frames.hpp"
+#include "client/subscription.hpp"
+#include "pcap/vsock_frames.hpp"
 
 namespace spicecap::extcap {
 namespace {
@@ -42,7 +42,7 @@ public:
           link_type_(spice_interface_ ? kLinkTypeEthernet : options.vsock_link_type),
           signals_(io_, SIGINT, SIGTERM),
           status_timer_(io_),
-          spice_(SpiceCaptureOptions{.server_port = options.server_port, .handshake = options.handshake}) {}
+          spice_(SpiceFrameOptions{.server_port = options.server_port, .handshake = options.handshake}) {}
 
     int run();
 
@@ -68,7 +68,7 @@ private:
     std::unique_ptr<Subscription> subscription_;
     std::optional<PcapWriter> writer_;
     std::optional<BpfFilter> filter_;
-    SpiceCapture spice_;
+    SpiceFrameEncoder spice_;
     FrameSink sink_ = [this](std::uint64_t ts, std::span<const std::uint8_t> f) { write_frame(ts, f); };
     std::unique_ptr<ControlPipes> control_;
     // USB vsock links whose next transfer must carry the "drops before" flag: (session, link, direction).

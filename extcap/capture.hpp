@@ -2,7 +2,7 @@
 #pragma once
 
 #include "extcap_options.hpp"
-#include "spicecap/log.hpp"
+#include "base/log.hpp"
 
 namespace spicecap::extcap {
 

@@ -3,8 +3,8 @@
 
 #include <string_view>
 
-#include "spicecap/socket_path.hpp"
-#include "spicecap/spice_channel.hpp"
+#include "wire/socket_path.hpp"
+#include "spice/spice_channel.hpp"
 
 namespace spicecap::extcap {
 

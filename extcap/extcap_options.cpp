@@ -6,8 +6,8 @@
 #include <map>
 #include <sstream>
 
-#include "spicecap/record.hpp"
-#include "spicecap/spice_channel.hpp"
+#include "wire/record.hpp"
+#include "spice/spice_channel.hpp"
 
 namespace spicecap::extcap {
 namespace {

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "spicecap/expected.hpp"
+#include "base/expected.hpp"
 
 namespace spicecap::extcap {
 

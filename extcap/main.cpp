@@ -9,9 +9,9 @@
 #include "extcap_discovery.hpp"
 #include "extcap_options.hpp"
 #include "session_list.hpp"
-#include "spicecap/bpf_filter.hpp"
-#include "spicecap/log.hpp"
-#include "spicecap/pcap_writer.hpp"
+#include "pcap/bpf_filter.hpp"
+#include "base/log.hpp"
+#include "pcap/pcap_writer.hpp"
 
 using namespace spicecap;
 using namespace spicecap::extcap;

@@ -4,8 +4,8 @@
 #include <nlohmann/json.hpp>
 
 #include "extcap_discovery.hpp"
-#include "spicecap/control_client.hpp"
-#include "spicecap/socket_path.hpp"
+#include "client/control_client.hpp"
+#include "wire/socket_path.hpp"
 
 namespace spicecap::extcap {
 namespace {

@@ -4,7 +4,7 @@
 #include <string>
 
 #include "extcap_options.hpp"
-#include "spicecap/log.hpp"
+#include "base/log.hpp"
 
 namespace spicecap::extcap {
 

@@ -12,7 +12,7 @@
 #include <stdexcept>
 #include <thread>
 
-#include "spicecap/control_client.hpp"
+#include "client/control_client.hpp"
 
 namespace spicecap::bench {
 namespace {

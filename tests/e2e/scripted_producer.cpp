@@ -12,9 +12,9 @@
 #include <string>
 #include <thread>
 
-#include "demo_session.hpp"
+#include "demo/demo_session.hpp"
 #include "spicecap/producer.hpp"
-#include "spicecap/spice_messages.hpp"
+#include "spice/spice_messages.hpp"
 
 using namespace spicecap;
 using spicecap::cli::DemoSession;

@@ -15,7 +15,7 @@
 #include "fuzz_check.hpp"
 #include "hello.hpp"
 #include "options.hpp"
-#include "spicecap/frame.hpp"
+#include "wire/frame.hpp"
 
 namespace {
 

@@ -11,7 +11,7 @@
 
 #include "extcap_options.hpp"
 #include "fuzz_check.hpp"
-#include "spicecap/record.hpp"
+#include "wire/record.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     std::vector<std::string> args(1);

@@ -20,8 +20,8 @@
 
 #include "chunked_input.hpp"
 #include "fuzz_check.hpp"
-#include "spicecap/frame.hpp"
-#include "spicecap/record.hpp"
+#include "wire/frame.hpp"
+#include "wire/record.hpp"
 
 namespace {
 

@@ -1,4 +1,4 @@
-// Fuzz target: the SPICE framing parser (common/include/spicecap/spice_stream_parser.hpp), as a proxy
+// Fuzz target: the SPICE framing parser (common/spice/spice_stream_parser.hpp), as a proxy
 // uses it: SpiceConnectionParser fed both directions of one channel connection in arbitrary pieces.
 //
 // Input: a chunk stream (chunked_input.hpp); lane 0 = client to server, lane 1 = server to client.
@@ -16,7 +16,7 @@
 
 #include "chunked_input.hpp"
 #include "fuzz_check.hpp"
-#include "spicecap/spice_stream_parser.hpp"
+#include "spice/spice_stream_parser.hpp"
 
 namespace {
 

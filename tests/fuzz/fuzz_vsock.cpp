@@ -1,4 +1,4 @@
-// Fuzz target: USB vsock parsing (common/include/spicecap/vsock_packet.hpp, vsock_pcap.hpp).
+// Fuzz target: USB vsock parsing (common/vsock/vsock_packet.hpp, common/pcap/vsock_frames.hpp).
 //
 // Input: the bytes of one USB transfer, which is also read as one pcap record. Checked:
 //  - TransferPackets yields packets lying inside the transfer, back to back from offset 0, whose headers
@@ -16,8 +16,8 @@
 #include <vector>
 
 #include "fuzz_check.hpp"
-#include "spicecap/vsock_packet.hpp"
-#include "spicecap/vsock_pcap.hpp"
+#include "vsock/vsock_packet.hpp"
+#include "pcap/vsock_frames.hpp"
 
 namespace {
 

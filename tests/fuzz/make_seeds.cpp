@@ -14,13 +14,13 @@
 #include <vector>
 
 #include "chunked_input.hpp"
-#include "spicecap/frame.hpp"
-#include "spicecap/record.hpp"
-#include "spicecap/spice_link_stage.hpp"
-#include "spicecap/spice_messages.hpp"
-#include "spicecap/spice_protocol.hpp"
-#include "spicecap/vsock_packet.hpp"
-#include "spicecap/vsock_pcap.hpp"
+#include "wire/frame.hpp"
+#include "wire/record.hpp"
+#include "spice/spice_link_stage.hpp"
+#include "spice/spice_messages.hpp"
+#include "spice/spice_protocol.hpp"
+#include "vsock/vsock_packet.hpp"
+#include "pcap/vsock_frames.hpp"
 
 namespace {
 

@@ -10,8 +10,8 @@
 #include "hub.hpp"
 #include "options.hpp"
 #include "record_log.hpp"
-#include "spicecap/frame.hpp"
-#include "spicecap/record.hpp"
+#include "wire/frame.hpp"
+#include "wire/record.hpp"
 
 using namespace spicecap;
 using namespace spicecap::daemon;

@@ -4,7 +4,7 @@
 
 #include "extcap_discovery.hpp"
 #include "extcap_options.hpp"
-#include "spicecap/spice_channel.hpp"
+#include "spice/spice_channel.hpp"
 
 using namespace spicecap::extcap;
 

@@ -2,7 +2,7 @@
 // recovery of the frames before a bad one, and random garbage.
 #include <doctest/doctest.h>
 
-#include "spicecap/frame.hpp"
+#include "wire/frame.hpp"
 
 #include <random>
 #include <string>

@@ -1,7 +1,7 @@
 // HostPort::parse: the --listen and --server arguments of `spicecap proxy`.
 #include <doctest/doctest.h>
 
-#include "host_port.hpp"
+#include "proxy/host_port.hpp"
 
 using spicecap::HostPort;
 

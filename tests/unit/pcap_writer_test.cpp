@@ -1,9 +1,9 @@
 // pcap writer: nanosecond round trip through libpcap's reader, FIFO streaming, reader going away.
 #include <doctest/doctest.h>
 
-#include "spicecap/bpf_filter.hpp"
-#include "spicecap/pcap_writer.hpp"
-#include "spicecap/tcp_synth.hpp"
+#include "pcap/bpf_filter.hpp"
+#include "pcap/pcap_writer.hpp"
+#include "pcap/tcp_synth.hpp"
 
 #include <pcap/pcap.h>
 

@@ -30,9 +30,9 @@
 #include "eventually.hpp"
 #include "producer_listener.hpp"
 #include "producer_load.hpp"
-#include "spicecap/frame.hpp"
+#include "wire/frame.hpp"
 #include "spicecap/producer.hpp"
-#include "spicecap/record.hpp"
+#include "wire/record.hpp"
 
 using namespace spicecap;
 using namespace std::chrono_literals;

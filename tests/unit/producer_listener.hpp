@@ -14,8 +14,8 @@
 #include <thread>
 #include <vector>
 
-#include "spicecap/frame.hpp"
-#include "spicecap/record.hpp"
+#include "wire/frame.hpp"
+#include "wire/record.hpp"
 #include "temp_dir.hpp"
 
 namespace spicecap::test {

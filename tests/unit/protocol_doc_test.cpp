@@ -1,8 +1,8 @@
 // docs/protocol.md's worked examples are real: every ```hex block decodes as exactly one valid frame.
 #include <doctest/doctest.h>
 
-#include "spicecap/frame.hpp"
-#include "spicecap/record.hpp"
+#include "wire/frame.hpp"
+#include "wire/record.hpp"
 
 #include <fstream>
 #include <sstream>

@@ -2,8 +2,8 @@
 // round trips through the frame codec, and every rejection.
 #include <doctest/doctest.h>
 
-#include "spicecap/frame.hpp"
-#include "spicecap/record.hpp"
+#include "wire/frame.hpp"
+#include "wire/record.hpp"
 
 #include <vector>
 

@@ -1,4 +1,4 @@
-// A SpiceChannelSink that keeps everything it is told, for tests of the SPICE tap, replay and proxy.
+// A SpiceChannelSink that keeps everything it is told, for tests of the SPICE channel follower, replay and proxy.
 // Thread-safe: the proxy reports from its io_context thread while the test thread looks.
 #pragma once
 
@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "spice_channel_tap.hpp"
+#include "follow/spice_channel_follower.hpp"
 
 namespace spicecap::test {
 

@@ -1,7 +1,7 @@
 // The socket path rule: --socket, then $SPICECAP_SOCKET, then $XDG_RUNTIME_DIR, then /tmp/spicecap-$UID.
 #include <doctest/doctest.h>
 
-#include "spicecap/socket_path.hpp"
+#include "wire/socket_path.hpp"
 
 #include <cstdlib>
 #include <optional>

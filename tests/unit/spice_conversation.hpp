@@ -4,8 +4,8 @@
 
 #include <vector>
 
-#include "spicecap/spice_link_stage.hpp"
-#include "spicecap/spice_messages.hpp"
+#include "spice/spice_link_stage.hpp"
+#include "spice/spice_messages.hpp"
 
 namespace spicecap::test {
 

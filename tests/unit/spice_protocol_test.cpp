@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
-#include "spicecap/spice_link_stage.hpp"
-#include "spicecap/spice_messages.hpp"
-#include "spicecap/spice_protocol.hpp"
-#include "spicecap/spice_stream_parser.hpp"
+#include "spice/spice_link_stage.hpp"
+#include "spice/spice_messages.hpp"
+#include "spice/spice_protocol.hpp"
+#include "spice/spice_stream_parser.hpp"
 
 using namespace spicecap;
 

@@ -10,7 +10,7 @@
 
 #include "recording_channel_sink.hpp"
 #include "spice_conversation.hpp"
-#include "spice_proxy.hpp"
+#include "proxy/spice_proxy.hpp"
 
 using namespace spicecap;
 using asio::ip::tcp;

@@ -15,11 +15,11 @@
 #include <string>
 #include <vector>
 
-#include "spicecap/pcap_writer.hpp"
-#include "spicecap/spice_link_stage.hpp"
-#include "spicecap/spice_messages.hpp"
-#include "spicecap/spice_protocol.hpp"
-#include "spicecap/tcp_synth.hpp"
+#include "pcap/pcap_writer.hpp"
+#include "spice/spice_link_stage.hpp"
+#include "spice/spice_messages.hpp"
+#include "spice/spice_protocol.hpp"
+#include "pcap/tcp_synth.hpp"
 
 using namespace spicecap;
 

@@ -5,7 +5,7 @@
 #include <numeric>
 #include <random>
 
-#include "tcp_reassembly.hpp"
+#include "replay/tcp_reassembly.hpp"
 
 using namespace spicecap;
 

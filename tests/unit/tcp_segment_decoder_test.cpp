@@ -4,8 +4,8 @@
 #include <pcap/dlt.h>
 
 #include "captured_frames.hpp"
-#include "spicecap/tcp_synth.hpp"
-#include "tcp_segment_decoder.hpp"
+#include "pcap/tcp_synth.hpp"
+#include "replay/tcp_segment_decoder.hpp"
 
 using namespace spicecap;
 

@@ -2,7 +2,7 @@
 // sequence continuity, segmentation of large messages, handshake, FIN and drop gaps.
 #include <doctest/doctest.h>
 
-#include "spicecap/tcp_synth.hpp"
+#include "pcap/tcp_synth.hpp"
 
 #include <cstdint>
 #include <numeric>

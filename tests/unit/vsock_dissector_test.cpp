@@ -3,8 +3,8 @@
 // transfers, decoded by the real tshark 4.0 with the script loaded, and the decoded fields, Info
 // column, expert infos and display filters checked. tshark runs with a fresh HOME so that a copy
 // of the plugin installed in the personal folder (or personal preferences) cannot interfere.
-#include "spicecap/vsock_packet.hpp"
-#include "spicecap/vsock_pcap.hpp"
+#include "vsock/vsock_packet.hpp"
+#include "pcap/vsock_frames.hpp"
 
 #include <doctest/doctest.h>
 #include <pcap/pcap.h>

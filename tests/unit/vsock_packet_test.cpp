@@ -1,7 +1,7 @@
 // USB vsock packet parsing: round trips, the exact wire layout, and every way bytes can be wrong.
 // The malformed-input cases parse from heap buffers of exactly the tested size, so an over-read
 // shows up under AddressSanitizer (SPICECAP_SANITIZE=ON) as a crash, not a silent pass.
-#include "spicecap/vsock_packet.hpp"
+#include "vsock/vsock_packet.hpp"
 
 #include <doctest/doctest.h>
 

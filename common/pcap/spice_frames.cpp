@@ -1,0 +1,97 @@
+// SPICE records -> synthesized TCP frames for one capture.
+#include "pcap/spice_frames.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "spice/spice_link_stage.hpp"
+
+namespace spicecap {
+namespace {
+
+TcpDirection tcp_direction(Direction d) {
+    return d == Direction::client_to_server ? TcpDirection::client_to_server : TcpDirection::server_to_client;
+}
+
+// The SPICE link stage always opens with the client's SpiceLinkMess, whose magic is "REDQ".
+bool starts_link_stage(const Record& r) {
+    static constexpr std::uint8_t kMagic[4] = {'R', 'E', 'D', 'Q'};
+    return r.header.direction == Direction::client_to_server && r.payload.size() >= 4 &&
+           std::memcmp(r.payload.data(), kMagic, 4) == 0;
+}
+
+}  // namespace
+
+SpiceFrameEncoder::SpiceFrameEncoder(SpiceFrameOptions options) : options_(options) {}
+
+std::uint32_t SpiceFrameEncoder::session_index(std::uint32_t session) {
+    const auto [it, inserted] =
+        session_indexes_.try_emplace(session, static_cast<std::uint32_t>(session_indexes_.size()));
+    return it->second;
+}
+
+SpiceFrameEncoder::Stream& SpiceFrameEncoder::stream(std::uint32_t session, std::uint8_t channel_type,
+                                           std::uint8_t channel_id) {
+    const StreamKey key{session, channel_type, channel_id};
+    auto it = streams_.find(key);
+    if (it == streams_.end()) {
+        const auto endpoints = spice_endpoints(session_index(session), channel_type, channel_id, options_.server_port);
+        it = streams_
+                 .emplace(key, Stream{TcpStreamSynthesizer(endpoints, TcpSynthOptions{.handshake = options_.handshake})})
+                 .first;
+    }
+    return it->second;
+}
+
+void SpiceFrameEncoder::record(const Record& record, const FrameSink& sink) {
+    const RecordHeader& h = record.header;
+    if (h.kind != StreamKind::spice) return;
+    Stream& s = stream(h.session, h.channel_type, h.channel_id);
+    if (s.fresh) {
+        s.fresh = false;
+        if (!starts_link_stage(record)) {
+            // The producer hooked in after the handshake (or its link stage was lost): make one up so the
+            // SPICE dissector knows the channel type and header mode of what follows.
+            const HeaderMode mode = (h.flags & kRecordFlagFullHeader) ? HeaderMode::full : HeaderMode::mini;
+            for (const auto& m : synthetic_link_stage(static_cast<ChannelType>(h.channel_type), h.channel_id, mode,
+                                                      h.session)) {
+                const auto dir = m.direction == SpiceDirection::client_to_server ? TcpDirection::client_to_server
+                                                                                 : TcpDirection::server_to_client;
+                s.tcp.message(dir, m.bytes, h.timestamp_ns, sink);
+            }
+            ++stats_.synthesized_link_stages;
+        }
+    }
+    s.tcp.message(tcp_direction(h.direction), record.payload, h.timestamp_ns, sink);
+    ++stats_.records;
+    stats_.bytes += record.payload.size();
+}
+
+void SpiceFrameEncoder::drop(const DropNotice& notice) {
+    const RecordHeader& w = notice.where;
+    stats_.dropped_records += notice.records;
+    if (w.kind != StreamKind::spice) return;
+    auto it = streams_.find({w.session, w.channel_type, w.channel_id});
+    // Before a stream's first frame there is nothing to leave a gap after: it simply starts later.
+    if (it == streams_.end() || it->second.fresh) return;
+    it->second.tcp.skip(tcp_direction(w.direction), notice.bytes);
+}
+
+void SpiceFrameEncoder::channel_closed(std::uint32_t session, std::uint8_t channel_type, std::uint8_t channel_id,
+                                  std::uint64_t timestamp_ns, const FrameSink& sink) {
+    auto it = streams_.find({session, channel_type, channel_id});
+    if (it == streams_.end()) return;
+    it->second.tcp.close(timestamp_ns, sink);
+    // Keep the synthesizer (its generation moves the next connection's sequence numbers) but require a
+    // new link stage.
+    it->second.fresh = true;
+}
+
+void SpiceFrameEncoder::close_all(std::uint64_t timestamp_ns, const FrameSink& sink) {
+    for (auto& [key, s] : streams_) {
+        if (!s.fresh) s.tcp.close(timestamp_ns, sink);
+        s.fresh = true;
+    }
+}
+
+}  // namespace spicecap
