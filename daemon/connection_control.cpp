@@ -20,7 +20,7 @@ asio::awaitable<void> Connection::run_control() {
             co_return;
         }
         nlohmann::json answer;
-        if (*command == "status") answer = {{"ok", true}, {"status", hub_.status_json(realtime_ns())}};
+        if (*command == "status") answer = {{"ok", true}, {"status", hub_.status_json(wall_clock_ns())}};
         else if (*command == "sessions") answer = {{"ok", true}, {"sessions", hub_.sessions_json()}};
         else answer = {{"ok", false}, {"error", "unknown command \"" + *command + "\""}};
         log(LogLevel::debug, describe(), ": ", *command);

@@ -26,7 +26,7 @@ asio::awaitable<void> Connection::run_producer(const ProducerHello& hello) {
         bool warned_unknown_event = false;
         bool running = true;
         while (running) {
-            const std::uint64_t now = realtime_ns();
+            const std::uint64_t now = wall_clock_ns();
             bool ingested = false;
             for (;;) {
                 auto frame = decoder_.next();

@@ -63,7 +63,7 @@ asio::awaitable<void> Connection::run_subscriber(const SubscriberHello& hello) {
         while (!closed_) {
             out.clear();
             if (out.capacity() > kKeepOutCapacity) ByteBuffer().swap(out);
-            subscriber_->fill(hub_.record_log(), out, kWriteBatch, realtime_ns());
+            subscriber_->fill(hub_.record_log(), out, kWriteBatch, wall_clock_ns());
             if (out.empty()) {
                 waiting_ = true;
                 wake_timer_.expires_at(asio::steady_timer::time_point::max());

@@ -12,13 +12,8 @@
 
 namespace spicecap::daemon {
 
-std::uint64_t realtime_ns() noexcept {
-    return static_cast<std::uint64_t>(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
-}
-
 Hub::Hub(DaemonLimits limits, std::string socket_path)
-    : limits_(limits), socket_path_(std::move(socket_path)), started_ns_(realtime_ns()) {}
+    : limits_(limits), socket_path_(std::move(socket_path)), started_ns_(wall_clock_ns()) {}
 
 bool Hub::try_add_other() noexcept {
     if (other_connections_ >= limits_.max_other_connections) return false;
@@ -34,11 +29,11 @@ Expected<Session*, std::string> Hub::open_session(const ProducerHello& hello) {
     if (sessions_.active().size() >= limits_.max_producers) {
         return Unexpected{"too many producers (limit " + std::to_string(limits_.max_producers) + ")"};
     }
-    return &sessions_.open(hello.name, hello.label, hello.pid, realtime_ns());
+    return &sessions_.open(hello.name, hello.label, hello.pid, wall_clock_ns());
 }
 
 void Hub::close_session(Session& session) {
-    const std::uint64_t now = realtime_ns();
+    const std::uint64_t now = wall_clock_ns();
     for (auto& [key, ch] : session.channels) {
         preamble_bytes_ -= ch.preamble_bytes();
         ch.clear_preamble();
@@ -213,7 +208,7 @@ Expected<std::shared_ptr<Subscriber>, std::string> Hub::add_subscriber(const Sub
         return Unexpected{"too many subscribers (limit " + std::to_string(limits_.max_subscribers) + ")"};
     }
     auto subscriber = std::make_shared<Subscriber>(next_subscriber_id_++, hello);
-    subscriber->start(log_, sessions_, realtime_ns(), limits_.history_seconds);
+    subscriber->start(log_, sessions_, wall_clock_ns(), limits_.history_seconds);
     subscribers_.push_back(subscriber);
     return subscriber;
 }

@@ -18,11 +18,9 @@
 #include "subscriber.hpp"
 #include "base/expected.hpp"
 #include "wire/frame.hpp"
+#include "base/clock.hpp"
 
 namespace spicecap::daemon {
-
-/// Nanoseconds since the Unix epoch, now.
-std::uint64_t realtime_ns() noexcept;
 
 /// Connection counts and totals shown by status.
 struct HubTotals {

@@ -76,7 +76,7 @@ asio::awaitable<void> Server::tick_loop() {
         std::error_code ec;
         co_await tick_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
         if (stopping_) break;
-        hub_.enforce_retention(realtime_ns());
+        hub_.enforce_retention(wall_clock_ns());
     }
 }
 

@@ -1,6 +1,8 @@
 // Sessions, channels and link-stage tracking (see sessions.hpp).
 #include "sessions.hpp"
 
+#include "spice/spice_protocol.hpp"
+
 #include <algorithm>
 #include <cstring>
 
@@ -8,7 +10,7 @@ namespace spicecap::daemon {
 
 bool ChannelState::link_stage_takes(Direction direction, std::span<const std::uint8_t> payload) {
     if (kind != StreamKind::spice) return false;
-    if (direction == Direction::client_to_server && payload.size() >= 4 && std::memcmp(payload.data(), "REDQ", 4) == 0) {
+    if (direction == Direction::client_to_server && starts_with_spice_magic(payload)) {
         link_frames.clear();
         link_stage = LinkStage::partial;
         link_server_records = 0;

@@ -21,17 +21,12 @@
 #include "pcap/spice_frames.hpp"
 #include "client/subscription.hpp"
 #include "pcap/vsock_frames.hpp"
+#include "base/clock.hpp"
 
 namespace spicecap::extcap {
 namespace {
 
 constexpr auto kStatusInterval = std::chrono::seconds(1);
-
-std::uint64_t now_ns() {
-    return static_cast<std::uint64_t>(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
-            .count());
-}
 
 class Capture final : public SubscriptionHandler {
 public:
@@ -130,7 +125,7 @@ int Capture::run() {
     subscription_->start(*this);
     io_.run();
 
-    if (spice_interface_ && writer_) spice_.close_all(now_ns(), sink_);
+    if (spice_interface_ && writer_) spice_.close_all(wall_clock_ns(), sink_);
     if (writer_) (void)writer_->close();
     log_.info("wrote " + std::to_string(frames_written_) + " frames; the daemon dropped " + std::to_string(dropped_) +
               " records for this capture");
@@ -163,7 +158,7 @@ void Capture::on_event(const nlohmann::json& event) {
     if (!spice_interface_ || !event.is_object()) return;
     if (event.value("event", "") == "channel_closed" && event.value("kind", "spice") == "spice") {
         spice_.channel_closed(event.value("session", 0u), event.value("channel_type", std::uint8_t{0}),
-                              event.value("channel_id", std::uint8_t{0}), event.value("timestamp_ns", now_ns()), sink_);
+                              event.value("channel_id", std::uint8_t{0}), event.value("timestamp_ns", wall_clock_ns()), sink_);
     }
 }
 
@@ -178,8 +173,7 @@ void Capture::on_idle() {
 void Capture::write_vsock(const Record& record) {
     const RecordHeader& h = record.header;
     vsock::TransferMeta meta;
-    meta.direction = h.direction == Direction::host_to_device ? vsock::Direction::host_to_device
-                                                              : vsock::Direction::device_to_host;
+    meta.direction = h.direction;
     // Each session's links get their own numbers: session index * 256 + the producer's link index.
     meta.link = spice_.session_index(h.session) * 256u + h.channel_id;
     meta.drops_before =

@@ -40,9 +40,9 @@ Expected<Ok, std::string> ProducerChannelSink::channel_opened(SpiceChannelKey ch
     return Ok{};
 }
 
-void ProducerChannelSink::message(SpiceChannelKey channel, SpiceDirection direction,
+void ProducerChannelSink::message(SpiceChannelKey channel, Direction direction,
                                   std::span<const std::uint8_t> bytes, std::uint64_t timestamp_ns) {
-    if (direction == SpiceDirection::client_to_server)
+    if (direction == Direction::client_to_server)
         producer_->packet_sent(producer_channel(channel), bytes, timestamp_ns);
     else
         producer_->packet_received(producer_channel(channel), bytes, timestamp_ns);

@@ -37,7 +37,7 @@ public:
     static Expected<std::unique_ptr<ProducerChannelSink>, std::string> create(const ProducerSinkOptions& options);
 
     Expected<Ok, std::string> channel_opened(SpiceChannelKey channel, HeaderMode mode) override;
-    void message(SpiceChannelKey channel, SpiceDirection direction, std::span<const std::uint8_t> bytes,
+    void message(SpiceChannelKey channel, Direction direction, std::span<const std::uint8_t> bytes,
                  std::uint64_t timestamp_ns) override;
     void channel_closed(SpiceChannelKey channel) override;
 

@@ -11,12 +11,12 @@ SpiceChannelFollower::SpiceChannelFollower(SpiceChannelSink& sink, SpiceParserLi
 
 SpiceChannelFollower::~SpiceChannelFollower() { finish(); }
 
-FollowEvents SpiceChannelFollower::feed(SpiceDirection direction, std::span<const std::uint8_t> bytes,
+FollowEvents SpiceChannelFollower::feed(Direction direction, std::span<const std::uint8_t> bytes,
                                 std::uint64_t timestamp_ns) {
     FollowEvents events;
     if (state_ == State::stopped) return events;
-    const std::uint64_t fed_before = fed_[static_cast<std::size_t>(direction)];
-    fed_[static_cast<std::size_t>(direction)] += bytes.size();
+    const std::uint64_t fed_before = fed_[index_of(direction)];
+    fed_[index_of(direction)] += bytes.size();
     auto result = parser_.feed(direction, bytes);
     for (const auto& message : result.messages) {
         const auto d = static_cast<std::size_t>(message.direction);
@@ -57,15 +57,15 @@ FollowEvents SpiceChannelFollower::feed(SpiceDirection direction, std::span<cons
     return events;
 }
 
-bool SpiceChannelFollower::in_link_stage(SpiceDirection direction) const noexcept {
+bool SpiceChannelFollower::in_link_stage(Direction direction) const noexcept {
     if (state_ == State::stopped) return false;
-    const SpiceStreamParser& p = direction == SpiceDirection::client_to_server ? parser_.client() : parser_.server();
+    const SpiceStreamParser& p = direction == Direction::client_to_server ? parser_.client() : parser_.server();
     return !p.in_data_stage() && !p.failure();
 }
 
-std::optional<std::string> SpiceChannelFollower::lose_bytes(SpiceDirection direction, std::uint64_t bytes) {
+std::optional<std::string> SpiceChannelFollower::lose_bytes(Direction direction, std::uint64_t bytes) {
     if (state_ == State::stopped) return std::nullopt;
-    const char* which = direction == SpiceDirection::client_to_server ? "client->server" : "server->client";
+    const char* which = direction == Direction::client_to_server ? "client->server" : "server->client";
     return stop(std::to_string(bytes) + " bytes of the " + which +
                 " stream are missing from the capture; the rest of the connection cannot be cut into messages");
 }

@@ -37,7 +37,7 @@ public:
     /// the sink already reports that channel for another connection) means: do not report this connection.
     virtual Expected<Ok, std::string> channel_opened(SpiceChannelKey channel, HeaderMode mode) = 0;
     /// One whole message, exactly as it was on the wire, and when its last byte passed.
-    virtual void message(SpiceChannelKey channel, SpiceDirection direction, std::span<const std::uint8_t> bytes,
+    virtual void message(SpiceChannelKey channel, Direction direction, std::span<const std::uint8_t> bytes,
                          std::uint64_t timestamp_ns) = 0;
     /// The connection of an accepted channel_opened ended.
     virtual void channel_closed(SpiceChannelKey channel) = 0;
@@ -74,18 +74,18 @@ public:
 
     /// Bytes that went `direction`, in any chunking; every message they complete is reported with
     /// `timestamp_ns`. Once reporting stopped (parse failure, refusal, finish) bytes are ignored.
-    FollowEvents feed(SpiceDirection direction, std::span<const std::uint8_t> bytes, std::uint64_t timestamp_ns);
+    FollowEvents feed(Direction direction, std::span<const std::uint8_t> bytes, std::uint64_t timestamp_ns);
 
     /// Stops reporting because `bytes` bytes are missing in `direction` (a capture lost them). Returns why,
     /// or nothing if reporting had already stopped.
-    std::optional<std::string> lose_bytes(SpiceDirection direction, std::uint64_t bytes);
+    std::optional<std::string> lose_bytes(Direction direction, std::uint64_t bytes);
 
     /// The connection ended: closes the channel at the sink if it was opened. Idempotent.
     void finish();
 
     /// True while `direction` is still in its link stage and being followed (feed reports where its
     /// link-stage messages end).
-    bool in_link_stage(SpiceDirection direction) const noexcept;
+    bool in_link_stage(Direction direction) const noexcept;
     /// The channel, once the client's link message was seen.
     std::optional<SpiceChannelKey> channel() const noexcept { return channel_; }
     /// The negotiated header mode, once both link messages were seen.
@@ -96,8 +96,8 @@ public:
     /// is closed at the sink at once.
     const std::optional<std::string>& stop_reason() const noexcept { return stop_reason_; }
     /// What was reported in `direction`.
-    const FollowCounters& reported(SpiceDirection direction) const noexcept {
-        return counters_[static_cast<std::size_t>(direction)];
+    const FollowCounters& reported(Direction direction) const noexcept {
+        return counters_[index_of(direction)];
     }
 
 private:

@@ -9,15 +9,9 @@
 namespace spicecap {
 namespace {
 
-TcpDirection tcp_direction(Direction d) {
-    return d == Direction::client_to_server ? TcpDirection::client_to_server : TcpDirection::server_to_client;
-}
-
 // The SPICE link stage always opens with the client's SpiceLinkMess, whose magic is "REDQ".
 bool starts_link_stage(const Record& r) {
-    static constexpr std::uint8_t kMagic[4] = {'R', 'E', 'D', 'Q'};
-    return r.header.direction == Direction::client_to_server && r.payload.size() >= 4 &&
-           std::memcmp(r.payload.data(), kMagic, 4) == 0;
+    return r.header.direction == Direction::client_to_server && starts_with_spice_magic(r.payload);
 }
 
 }  // namespace
@@ -55,14 +49,12 @@ void SpiceFrameEncoder::record(const Record& record, const FrameSink& sink) {
             const HeaderMode mode = (h.flags & kRecordFlagFullHeader) ? HeaderMode::full : HeaderMode::mini;
             for (const auto& m : synthetic_link_stage(static_cast<ChannelType>(h.channel_type), h.channel_id, mode,
                                                       h.session)) {
-                const auto dir = m.direction == SpiceDirection::client_to_server ? TcpDirection::client_to_server
-                                                                                 : TcpDirection::server_to_client;
-                s.tcp.message(dir, m.bytes, h.timestamp_ns, sink);
+                s.tcp.message(m.direction, m.bytes, h.timestamp_ns, sink);
             }
             ++stats_.synthesized_link_stages;
         }
     }
-    s.tcp.message(tcp_direction(h.direction), record.payload, h.timestamp_ns, sink);
+    s.tcp.message(h.direction, record.payload, h.timestamp_ns, sink);
     ++stats_.records;
     stats_.bytes += record.payload.size();
 }
@@ -74,7 +66,7 @@ void SpiceFrameEncoder::drop(const DropNotice& notice) {
     auto it = streams_.find({w.session, w.channel_type, w.channel_id});
     // Before a stream's first frame there is nothing to leave a gap after: it simply starts later.
     if (it == streams_.end() || it->second.fresh) return;
-    it->second.tcp.skip(tcp_direction(w.direction), notice.bytes);
+    it->second.tcp.skip(w.direction, notice.bytes);
 }
 
 void SpiceFrameEncoder::channel_closed(std::uint32_t session, std::uint8_t channel_type, std::uint8_t channel_id,

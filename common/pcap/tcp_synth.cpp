@@ -1,6 +1,8 @@
 // SPICE -> TCP synthesis: Ethernet/IPv4/TCP framing of reported messages (design §4).
 #include "pcap/tcp_synth.hpp"
 
+#include "base/byte_order.hpp"
+
 #include <algorithm>
 #include <cstring>
 
@@ -23,17 +25,6 @@ constexpr std::uint8_t kIpProtocolTcp = 6;
 constexpr std::uint8_t kIpTtl = 64;
 constexpr std::uint16_t kIpDontFragment = 0x4000;
 constexpr std::uint16_t kTcpWindow = 65535;
-
-void put_be16(std::uint8_t* p, std::uint16_t v) noexcept {
-    p[0] = static_cast<std::uint8_t>(v >> 8);
-    p[1] = static_cast<std::uint8_t>(v);
-}
-void put_be32(std::uint8_t* p, std::uint32_t v) noexcept {
-    p[0] = static_cast<std::uint8_t>(v >> 24);
-    p[1] = static_cast<std::uint8_t>(v >> 16);
-    p[2] = static_cast<std::uint8_t>(v >> 8);
-    p[3] = static_cast<std::uint8_t>(v);
-}
 
 TcpEndpoint make_endpoint(std::array<std::uint8_t, 4> ipv4, std::uint16_t port) {
     TcpEndpoint e;
@@ -117,8 +108,8 @@ TcpStreamSynthesizer::TcpStreamSynthesizer(TcpEndpoints endpoints, TcpSynthOptio
     frame_.reserve(kFrameHeaderBytes + 2048);
 }
 
-std::uint32_t TcpStreamSynthesizer::next_sequence(TcpDirection direction) const noexcept {
-    return direction == TcpDirection::client_to_server ? client_.next_seq : server_.next_seq;
+std::uint32_t TcpStreamSynthesizer::next_sequence(Direction direction) const noexcept {
+    return direction == Direction::client_to_server ? client_.next_seq : server_.next_seq;
 }
 
 void TcpStreamSynthesizer::open(std::uint64_t timestamp_ns, const FrameSink& sink) {
@@ -128,14 +119,14 @@ void TcpStreamSynthesizer::open(std::uint64_t timestamp_ns, const FrameSink& sin
     client_.next_seq = kClientInitialSequence + shift;
     server_.next_seq = kServerInitialSequence + shift;
     // SYN and SYN/ACK each consume one sequence number; emit() advances by payload only.
-    emit(TcpDirection::client_to_server, kTcpSyn, {}, timestamp_ns, sink);
+    emit(Direction::client_to_server, kTcpSyn, {}, timestamp_ns, sink);
     client_.next_seq += 1;
-    emit(TcpDirection::server_to_client, kTcpSyn | kTcpAck, {}, timestamp_ns, sink);
+    emit(Direction::server_to_client, kTcpSyn | kTcpAck, {}, timestamp_ns, sink);
     server_.next_seq += 1;
-    emit(TcpDirection::client_to_server, kTcpAck, {}, timestamp_ns, sink);
+    emit(Direction::client_to_server, kTcpAck, {}, timestamp_ns, sink);
 }
 
-void TcpStreamSynthesizer::message(TcpDirection direction, std::span<const std::uint8_t> payload,
+void TcpStreamSynthesizer::message(Direction direction, std::span<const std::uint8_t> payload,
                                    std::uint64_t timestamp_ns, const FrameSink& sink) {
     if (payload.empty()) return;
     if (!open_) open(timestamp_ns, sink);
@@ -149,7 +140,7 @@ void TcpStreamSynthesizer::message(TcpDirection direction, std::span<const std::
     }
 }
 
-void TcpStreamSynthesizer::skip(TcpDirection direction, std::uint64_t bytes) {
+void TcpStreamSynthesizer::skip(Direction direction, std::uint64_t bytes) {
     // Sequence numbers are modulo 2^32, as on the wire.
     side(direction).next_seq += static_cast<std::uint32_t>(bytes);
 }
@@ -157,11 +148,11 @@ void TcpStreamSynthesizer::skip(TcpDirection direction, std::uint64_t bytes) {
 void TcpStreamSynthesizer::close(std::uint64_t timestamp_ns, const FrameSink& sink) {
     if (!open_) return;
     if (options_.handshake) {
-        emit(TcpDirection::client_to_server, kTcpFin | kTcpAck, {}, timestamp_ns, sink);
+        emit(Direction::client_to_server, kTcpFin | kTcpAck, {}, timestamp_ns, sink);
         client_.next_seq += 1;
-        emit(TcpDirection::server_to_client, kTcpFin | kTcpAck, {}, timestamp_ns, sink);
+        emit(Direction::server_to_client, kTcpFin | kTcpAck, {}, timestamp_ns, sink);
         server_.next_seq += 1;
-        emit(TcpDirection::client_to_server, kTcpAck, {}, timestamp_ns, sink);
+        emit(Direction::client_to_server, kTcpAck, {}, timestamp_ns, sink);
     }
     open_ = false;
     ++generation_;
@@ -170,10 +161,10 @@ void TcpStreamSynthesizer::close(std::uint64_t timestamp_ns, const FrameSink& si
     server_.next_seq = kServerInitialSequence + shift + 1;
 }
 
-void TcpStreamSynthesizer::emit(TcpDirection direction, std::uint8_t tcp_flags,
+void TcpStreamSynthesizer::emit(Direction direction, std::uint8_t tcp_flags,
                                 std::span<const std::uint8_t> payload, std::uint64_t timestamp_ns,
                                 const FrameSink& sink) {
-    const bool from_client = direction == TcpDirection::client_to_server;
+    const bool from_client = direction == Direction::client_to_server;
     const TcpEndpoint& src = from_client ? endpoints_.client : endpoints_.server;
     const TcpEndpoint& dst = from_client ? endpoints_.server : endpoints_.client;
     Side& me = side(direction);
@@ -188,36 +179,36 @@ void TcpStreamSynthesizer::emit(TcpDirection direction, std::uint8_t tcp_flags,
     // Ethernet II.
     std::memcpy(f + 0, dst.mac.data(), 6);
     std::memcpy(f + 6, src.mac.data(), 6);
-    put_be16(f + 12, kEtherTypeIpv4);
+    big_endian::store<std::uint16_t>(f + 12, kEtherTypeIpv4);
 
     // IPv4, no options.
     std::uint8_t* ip = f + 14;
     const auto ip_total = static_cast<std::uint16_t>(20 + 20 + payload.size());
     ip[0] = 0x45;
     ip[1] = 0;
-    put_be16(ip + 2, ip_total);
-    put_be16(ip + 4, me.next_ip_id++);
-    put_be16(ip + 6, kIpDontFragment);
+    big_endian::store<std::uint16_t>(ip + 2, ip_total);
+    big_endian::store<std::uint16_t>(ip + 4, me.next_ip_id++);
+    big_endian::store<std::uint16_t>(ip + 6, kIpDontFragment);
     ip[8] = kIpTtl;
     ip[9] = kIpProtocolTcp;
-    put_be16(ip + 10, 0);
+    big_endian::store<std::uint16_t>(ip + 10, 0);
     std::memcpy(ip + 12, src.ipv4.data(), 4);
     std::memcpy(ip + 16, dst.ipv4.data(), 4);
-    put_be16(ip + 10, internet_checksum_fold(internet_checksum_add(0, {ip, 20})));
+    big_endian::store<std::uint16_t>(ip + 10, internet_checksum_fold(internet_checksum_add(0, {ip, 20})));
 
     // TCP, no options.
     std::uint8_t* tcp = ip + 20;
-    put_be16(tcp + 0, src.port);
-    put_be16(tcp + 2, dst.port);
-    put_be32(tcp + 4, me.next_seq);
+    big_endian::store<std::uint16_t>(tcp + 0, src.port);
+    big_endian::store<std::uint16_t>(tcp + 2, dst.port);
+    big_endian::store<std::uint32_t>(tcp + 4, me.next_seq);
     // Before the handshake's SYN/ACK there is nothing to acknowledge.
     const bool acks = (tcp_flags & kTcpAck) != 0;
-    put_be32(tcp + 8, acks ? peer.next_seq : 0);
+    big_endian::store<std::uint32_t>(tcp + 8, acks ? peer.next_seq : 0);
     tcp[12] = 5 << 4;
     tcp[13] = tcp_flags;
-    put_be16(tcp + 14, kTcpWindow);
-    put_be16(tcp + 16, 0);
-    put_be16(tcp + 18, 0);
+    big_endian::store<std::uint16_t>(tcp + 14, kTcpWindow);
+    big_endian::store<std::uint16_t>(tcp + 16, 0);
+    big_endian::store<std::uint16_t>(tcp + 18, 0);
     if (!payload.empty()) std::memcpy(tcp + 20, payload.data(), payload.size());
 
     // The TCP checksum covers a pseudo-header (addresses, protocol, TCP length), the header and payload.
@@ -226,10 +217,10 @@ void TcpStreamSynthesizer::emit(TcpDirection direction, std::uint8_t tcp_flags,
     std::memcpy(pseudo + 4, dst.ipv4.data(), 4);
     pseudo[8] = 0;
     pseudo[9] = kIpProtocolTcp;
-    put_be16(pseudo + 10, static_cast<std::uint16_t>(20 + payload.size()));
+    big_endian::store<std::uint16_t>(pseudo + 10, static_cast<std::uint16_t>(20 + payload.size()));
     std::uint64_t sum = internet_checksum_add(0, pseudo);
     sum = internet_checksum_add(sum, {tcp, 20 + payload.size()});
-    put_be16(tcp + 16, internet_checksum_fold(sum));
+    big_endian::store<std::uint16_t>(tcp + 16, internet_checksum_fold(sum));
 
     sink(timestamp_ns, std::span<const std::uint8_t>(f, frame_size));
 }

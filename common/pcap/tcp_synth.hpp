@@ -12,6 +12,8 @@
 #include <span>
 #include <vector>
 
+#include "base/direction.hpp"
+
 namespace spicecap {
 
 /// The TCP server port synthesized SPICE streams use unless told otherwise. Wireshark 4.0 gives 5900-5901
@@ -50,9 +52,6 @@ struct TcpEndpoints {
 TcpEndpoints spice_endpoints(std::uint32_t session_index, std::uint8_t channel_type, std::uint8_t channel_id,
                              std::uint16_t server_port = kDefaultSpiceServerPort);
 
-/// Which way a message travels.
-enum class TcpDirection : std::uint8_t { client_to_server = 0, server_to_client = 1 };
-
 /// How the synthesizer frames a connection.
 struct TcpSynthOptions {
     /// Emit SYN, SYN/ACK, ACK before the first message (and after a close, before the next one).
@@ -70,12 +69,12 @@ public:
 
     /// Emits `payload` as the next bytes in `direction`: one segment, or several of at most
     /// kMaxSegmentPayload bytes for a larger message (PSH on the last). An empty payload emits nothing.
-    void message(TcpDirection direction, std::span<const std::uint8_t> payload, std::uint64_t timestamp_ns,
+    void message(Direction direction, std::span<const std::uint8_t> payload, std::uint64_t timestamp_ns,
                  const FrameSink& sink);
 
     /// Advances `direction`'s sequence number by `bytes` without emitting anything: the records were
     /// dropped, and Wireshark should say "previous segment not captured" at the right place.
-    void skip(TcpDirection direction, std::uint64_t bytes);
+    void skip(Direction direction, std::uint64_t bytes);
 
     /// Emits the FIN exchange (client FIN, server FIN, client ACK) if the handshake option is set and
     /// the connection is open; the next message starts a new connection with new initial sequence numbers.
@@ -83,7 +82,7 @@ public:
 
     const TcpEndpoints& endpoints() const noexcept { return endpoints_; }
     /// The sequence number the next byte in `direction` gets.
-    std::uint32_t next_sequence(TcpDirection direction) const noexcept;
+    std::uint32_t next_sequence(Direction direction) const noexcept;
 
 private:
     struct Side {
@@ -91,9 +90,9 @@ private:
         std::uint16_t next_ip_id = 0;
     };
     void open(std::uint64_t timestamp_ns, const FrameSink& sink);
-    void emit(TcpDirection direction, std::uint8_t tcp_flags, std::span<const std::uint8_t> payload,
+    void emit(Direction direction, std::uint8_t tcp_flags, std::span<const std::uint8_t> payload,
               std::uint64_t timestamp_ns, const FrameSink& sink);
-    Side& side(TcpDirection d) noexcept { return d == TcpDirection::client_to_server ? client_ : server_; }
+    Side& side(Direction d) noexcept { return d == Direction::client_to_server ? client_ : server_; }
 
     TcpEndpoints endpoints_;
     TcpSynthOptions options_;

@@ -9,6 +9,7 @@
 // total length) so the dissector can reassemble it and tell when a piece is missing.
 #pragma once
 
+#include "base/direction.hpp"
 #include "base/expected.hpp"
 
 #include <array>
@@ -34,13 +35,6 @@ constexpr bool is_user_linktype(int linktype) { return linktype >= linktype_user
 
 /// Largest pcap record (pseudo-header included) Wireshark 4.0 accepts on a USER link type.
 inline constexpr std::size_t max_record_size = 262144;
-
-/// Which way a transfer went on the USB bus. Values follow USB endpoint direction (bit 7 of an
-/// endpoint address): 0 = OUT (host to device), 1 = IN (device to host).
-enum class Direction : std::uint8_t {
-    host_to_device = 0,
-    device_to_host = 1,
-};
 
 /// "host→device" or "device→host".
 std::string_view direction_name(Direction direction);

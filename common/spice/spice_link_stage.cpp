@@ -20,7 +20,7 @@ std::array<std::uint8_t, N> filler() {
     return bytes;
 }
 
-SpiceWireMessage link_message(SpiceDirection direction, SpiceMessageKind kind, std::vector<std::uint8_t> bytes) {
+SpiceWireMessage link_message(Direction direction, SpiceMessageKind kind, std::vector<std::uint8_t> bytes) {
     SpiceWireMessage m;
     m.direction = direction;
     m.kind = kind;
@@ -51,8 +51,8 @@ std::vector<SpiceWireMessage> synthetic_link_stage(ChannelType channel_type, std
     SpiceLinkTicket ticket;
     ticket.encrypted = filler<kSpiceTicketBytes>();
 
-    constexpr auto c2s = SpiceDirection::client_to_server;
-    constexpr auto s2c = SpiceDirection::server_to_client;
+    constexpr auto c2s = Direction::client_to_server;
+    constexpr auto s2c = Direction::server_to_client;
     std::vector<SpiceWireMessage> stage;
     stage.reserve(5);
     stage.push_back(link_message(c2s, SpiceMessageKind::link_mess, mess.encode()));

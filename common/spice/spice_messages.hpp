@@ -54,7 +54,7 @@ struct Rect {
 /// Server PING: the client answers with a PONG carrying the same id and timestamp.
 struct Ping {
     static constexpr std::uint16_t kType = server_msg::ping;
-    static constexpr SpiceDirection kDirection = SpiceDirection::server_to_client;
+    static constexpr Direction kDirection = Direction::server_to_client;
     /// Counter the server matches the PONG with.
     std::uint32_t id = 0;
     /// Server time of sending (monotonic, microseconds in spice-server).
@@ -67,7 +67,7 @@ struct Ping {
 /// Client PONG: the answer to a PING.
 struct Pong {
     static constexpr std::uint16_t kType = client_msg::pong;
-    static constexpr SpiceDirection kDirection = SpiceDirection::client_to_server;
+    static constexpr Direction kDirection = Direction::client_to_server;
     /// The PING's id.
     std::uint32_t id = 0;
     /// The PING's timestamp.
@@ -80,7 +80,7 @@ struct Pong {
 /// Server INIT on the main channel: the session's parameters, its first data message.
 struct MainInit {
     static constexpr std::uint16_t kType = server_msg::main_init;
-    static constexpr SpiceDirection kDirection = SpiceDirection::server_to_client;
+    static constexpr Direction kDirection = Direction::server_to_client;
     /// Session id; the client puts it in the connection_id of every other channel's link message.
     std::uint32_t session_id = 0;
     /// How many display channels the client should expect.
@@ -111,7 +111,7 @@ struct ChannelId {
 /// Server CHANNELS_LIST: the channels the client may connect.
 struct MainChannelsList {
     static constexpr std::uint16_t kType = server_msg::main_channels_list;
-    static constexpr SpiceDirection kDirection = SpiceDirection::server_to_client;
+    static constexpr Direction kDirection = Direction::server_to_client;
     /// The channels, in the server's order.
     std::vector<ChannelId> channels{};
     std::vector<std::uint8_t> encode() const;
@@ -122,7 +122,7 @@ struct MainChannelsList {
 /// Server SURFACE_CREATE: a drawing surface (surface 0 with flag PRIMARY is the screen).
 struct DisplaySurfaceCreate {
     static constexpr std::uint16_t kType = server_msg::display_surface_create;
-    static constexpr SpiceDirection kDirection = SpiceDirection::server_to_client;
+    static constexpr Direction kDirection = Direction::server_to_client;
     /// Surface id; 0 is the primary surface.
     std::uint32_t surface_id = 0;
     /// Width in pixels.
@@ -161,7 +161,7 @@ struct BitmapImage {
 /// channel. The body is the fixed part (57 bytes) followed by the image it points at.
 struct DisplayDrawCopy {
     static constexpr std::uint16_t kType = server_msg::display_draw_copy;
-    static constexpr SpiceDirection kDirection = SpiceDirection::server_to_client;
+    static constexpr Direction kDirection = Direction::server_to_client;
     /// Target surface.
     std::uint32_t surface_id = 0;
     /// Destination rectangle on the surface (the clip is NONE).
@@ -185,7 +185,7 @@ struct DisplayDrawCopy {
 /// Server STREAM_CREATE: a video stream (MJPEG) on a region of a surface.
 struct DisplayStreamCreate {
     static constexpr std::uint16_t kType = server_msg::display_stream_create;
-    static constexpr SpiceDirection kDirection = SpiceDirection::server_to_client;
+    static constexpr Direction kDirection = Direction::server_to_client;
     /// Surface the stream plays on.
     std::uint32_t surface_id = 0;
     /// Stream id STREAM_DATA refers to.
@@ -212,7 +212,7 @@ struct DisplayStreamCreate {
 /// Server STREAM_DATA: one encoded frame of a stream. Wireshark hands the frame to its JPEG dissector.
 struct DisplayStreamData {
     static constexpr std::uint16_t kType = server_msg::display_stream_data;
-    static constexpr SpiceDirection kDirection = SpiceDirection::server_to_client;
+    static constexpr Direction kDirection = Direction::server_to_client;
     /// The stream (STREAM_CREATE id).
     std::uint32_t id = 0;
     /// When to show the frame, in multimedia time (ms).
@@ -230,7 +230,7 @@ struct DisplayStreamData {
 /// Client KEY_DOWN: a key was pressed (PC AT scan code, extended keys 0xe0-prefixed in the high byte).
 struct InputsKeyDown {
     static constexpr std::uint16_t kType = client_msg::inputs_key_down;
-    static constexpr SpiceDirection kDirection = SpiceDirection::client_to_server;
+    static constexpr Direction kDirection = Direction::client_to_server;
     /// Scan code.
     std::uint32_t code = 0;
     std::vector<std::uint8_t> encode() const;
@@ -239,7 +239,7 @@ struct InputsKeyDown {
 /// Client KEY_UP: a key was released (the scan code with the break bit, e.g. 0x9e for 'a').
 struct InputsKeyUp {
     static constexpr std::uint16_t kType = client_msg::inputs_key_up;
-    static constexpr SpiceDirection kDirection = SpiceDirection::client_to_server;
+    static constexpr Direction kDirection = Direction::client_to_server;
     /// Scan code.
     std::uint32_t code = 0;
     std::vector<std::uint8_t> encode() const;
@@ -248,7 +248,7 @@ struct InputsKeyUp {
 /// Client MOUSE_MOTION: relative mouse movement (server mouse mode).
 struct InputsMouseMotion {
     static constexpr std::uint16_t kType = client_msg::inputs_mouse_motion;
-    static constexpr SpiceDirection kDirection = SpiceDirection::client_to_server;
+    static constexpr Direction kDirection = Direction::client_to_server;
     /// Horizontal movement in pixels.
     std::int32_t dx = 0;
     /// Vertical movement in pixels.
@@ -289,7 +289,7 @@ struct Cursor {
 /// Server cursor INIT: the cursor channel's first message.
 struct CursorInit {
     static constexpr std::uint16_t kType = server_msg::cursor_init;
-    static constexpr SpiceDirection kDirection = SpiceDirection::server_to_client;
+    static constexpr Direction kDirection = Direction::server_to_client;
     /// Pointer position.
     std::int16_t x = 0;
     std::int16_t y = 0;
@@ -307,7 +307,7 @@ struct CursorInit {
 /// Server cursor SET: a new shape (and position).
 struct CursorSet {
     static constexpr std::uint16_t kType = server_msg::cursor_set;
-    static constexpr SpiceDirection kDirection = SpiceDirection::server_to_client;
+    static constexpr Direction kDirection = Direction::server_to_client;
     /// Pointer position.
     std::int16_t x = 0;
     std::int16_t y = 0;
@@ -321,7 +321,7 @@ struct CursorSet {
 /// Server cursor MOVE: the pointer moved (server mouse mode).
 struct CursorMove {
     static constexpr std::uint16_t kType = server_msg::cursor_move;
-    static constexpr SpiceDirection kDirection = SpiceDirection::server_to_client;
+    static constexpr Direction kDirection = Direction::server_to_client;
     /// New pointer position.
     std::int16_t x = 0;
     std::int16_t y = 0;

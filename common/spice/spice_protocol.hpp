@@ -15,19 +15,12 @@
 #include <string_view>
 #include <vector>
 
+#include "base/direction.hpp"
 #include "base/expected.hpp"
 #include "spicecap/header_mode.hpp"
 #include "spice/spice_channel.hpp"
 
 namespace spicecap {
-
-// ---------------------------------------------------------------------------------------------------------
-// Channels and directions
-
-
-/// Which way a SPICE message travels on its channel's TCP connection.
-enum class SpiceDirection : std::uint8_t { client_to_server = 0, server_to_client = 1 };
-
 
 // ---------------------------------------------------------------------------------------------------------
 // Capabilities
@@ -96,6 +89,23 @@ inline constexpr std::uint32_t kSpiceVersionMinor = 2;
 inline constexpr std::size_t kSpicePubkeyBytes = 162;
 /// Bytes of the client's RSA-encrypted ticket (SPICE_TICKET_KEY_PAIR_LENGTH / 8).
 inline constexpr std::size_t kSpiceTicketBytes = 128;
+
+/// kSpiceMagic as it is on the wire.
+inline constexpr std::array<std::uint8_t, 4> kSpiceMagicBytes = {'R', 'E', 'D', 'Q'};
+
+/// True while `bytes` agree with "REDQ" as far as they go (no bytes agree): the first bytes of every SPICE
+/// channel connection, in both directions, are a link message or reply starting with the magic.
+constexpr bool agrees_with_spice_magic(std::span<const std::uint8_t> bytes) noexcept {
+    for (std::size_t i = 0; i < bytes.size() && i < kSpiceMagicBytes.size(); ++i) {
+        if (bytes[i] != kSpiceMagicBytes[i]) return false;
+    }
+    return true;
+}
+
+/// True if `bytes` begin with the whole magic "REDQ": a client's first message, SpiceLinkMess, does.
+constexpr bool starts_with_spice_magic(std::span<const std::uint8_t> bytes) noexcept {
+    return bytes.size() >= kSpiceMagicBytes.size() && agrees_with_spice_magic(bytes);
+}
 
 /// The 16 bytes in front of a SpiceLinkMess or SpiceLinkReply (SpiceLinkHeader).
 struct SpiceLinkHeader {
@@ -258,7 +268,7 @@ enum class SpiceMessageKind : std::uint8_t {
 /// One whole message as it was on the wire.
 struct SpiceWireMessage {
     /// Which way it travelled.
-    SpiceDirection direction = SpiceDirection::client_to_server;
+    Direction direction = Direction::client_to_server;
     /// Link-stage message or data message.
     SpiceMessageKind kind = SpiceMessageKind::data;
     /// Data messages: the header they carry. Link-stage messages: unused (full).

@@ -12,7 +12,6 @@ namespace {
 /// least half of it, so a long stream costs amortized O(1) per byte and bounded memory.
 constexpr std::size_t kCompactThreshold = 64 * 1024;
 
-constexpr std::array<std::uint8_t, 4> kMagicBytes = {'R', 'E', 'D', 'Q'};
 
 std::string hex_prefix(std::span<const std::uint8_t> bytes) {
     static constexpr char hex[] = "0123456789abcdef";
@@ -24,13 +23,13 @@ std::string hex_prefix(std::span<const std::uint8_t> bytes) {
     return s;
 }
 
-const char* direction_name(SpiceDirection d) {
-    return d == SpiceDirection::client_to_server ? "client->server" : "server->client";
+const char* direction_name(Direction d) {
+    return d == Direction::client_to_server ? "client->server" : "server->client";
 }
 
 }  // namespace
 
-SpiceStreamParser::SpiceStreamParser(SpiceDirection direction, SpiceParserLimits limits)
+SpiceStreamParser::SpiceStreamParser(Direction direction, SpiceParserLimits limits)
     : direction_(direction), limits_(limits) {}
 
 void SpiceStreamParser::feed(std::span<const std::uint8_t> bytes) {
@@ -152,8 +151,7 @@ Expected<std::optional<SpiceWireMessage>, SpiceError> SpiceStreamParser::next() 
 
 Expected<std::optional<SpiceWireMessage>, SpiceError> SpiceStreamParser::next_link() {
     const auto bytes = available();
-    const std::size_t seen = std::min(bytes.size(), kMagicBytes.size());
-    if (!std::equal(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(seen), kMagicBytes.begin()))
+    if (!agrees_with_spice_magic(bytes))
         return fail(SpiceErrorCode::bad_magic,
                     "stream starts with 0x" + hex_prefix(bytes) + ", not a SPICE link message (\"REDQ\")");
     if (bytes.size() < SpiceLinkHeader::kSize) return std::optional<SpiceWireMessage>{};
@@ -168,7 +166,7 @@ Expected<std::optional<SpiceWireMessage>, SpiceError> SpiceStreamParser::next_li
     if (bytes.size() < total) return std::optional<SpiceWireMessage>{};
 
     const auto message = bytes.first(static_cast<std::size_t>(total));
-    if (direction_ == SpiceDirection::client_to_server) {
+    if (direction_ == Direction::client_to_server) {
         auto mess = SpiceLinkMess::parse(message);
         if (!mess) return fail(mess.error().code, mess.error().message);
         own_caps_ = mess->common_caps;
@@ -190,7 +188,7 @@ void SpiceStreamParser::advance_after_link() {
     if (!peer_caps_) return;
     const bool auth_selection = has_cap(*own_caps_, common_cap::protocol_auth_selection) &&
                                 has_cap(*peer_caps_, common_cap::protocol_auth_selection);
-    if (direction_ == SpiceDirection::client_to_server) {
+    if (direction_ == Direction::client_to_server) {
         state_ = auth_selection ? State::auth_mechanism : State::ticket;
         waiting_for_peer_ = false;
         return;
@@ -253,7 +251,7 @@ Expected<std::optional<SpiceWireMessage>, SpiceError> SpiceStreamParser::next_da
 // ---------------------------------------------------------------------------------------------------------
 
 SpiceConnectionParser::SpiceConnectionParser(SpiceParserLimits limits)
-    : client_(SpiceDirection::client_to_server, limits), server_(SpiceDirection::server_to_client, limits) {}
+    : client_(Direction::client_to_server, limits), server_(Direction::server_to_client, limits) {}
 
 std::optional<ChannelType> SpiceConnectionParser::channel_type() const noexcept {
     if (!client_.link_mess()) return std::nullopt;
@@ -271,11 +269,11 @@ void SpiceConnectionParser::share_link_information() {
     if (client_.selected_auth_mechanism()) server_.learn_peer_auth_mechanism(*client_.selected_auth_mechanism());
 }
 
-SpiceConnectionParser::Result SpiceConnectionParser::feed(SpiceDirection direction,
+SpiceConnectionParser::Result SpiceConnectionParser::feed(Direction direction,
                                                           std::span<const std::uint8_t> bytes) {
     Result result;
-    const SpiceDirection other = direction == SpiceDirection::client_to_server ? SpiceDirection::server_to_client
-                                                                               : SpiceDirection::client_to_server;
+    const Direction other = direction == Direction::client_to_server ? Direction::server_to_client
+                                                                               : Direction::client_to_server;
     const bool failed_before[2] = {parser(direction).failure().has_value(), parser(other).failure().has_value()};
     parser(direction).feed(bytes);
 
@@ -283,7 +281,7 @@ SpiceConnectionParser::Result SpiceConnectionParser::feed(SpiceDirection directi
     // whether an auth mechanism follows), so drain both until neither makes progress.
     for (bool progress = true; progress;) {
         progress = false;
-        for (SpiceDirection d : {direction, other}) {
+        for (Direction d : {direction, other}) {
             SpiceStreamParser& p = parser(d);
             while (!p.failure()) {
                 auto m = p.next();

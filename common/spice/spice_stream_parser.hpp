@@ -41,7 +41,7 @@ struct SpiceParserLimits {
 /// One direction of one SPICE channel connection, fed arbitrary chunks, yielding whole messages.
 class SpiceStreamParser {
 public:
-    explicit SpiceStreamParser(SpiceDirection direction, SpiceParserLimits limits = {});
+    explicit SpiceStreamParser(Direction direction, SpiceParserLimits limits = {});
 
     /// Appends bytes as they arrived, in any chunking. Ignored once the parser has failed (nothing is
     /// buffered for a stream that can no longer be cut). Fails the stream (too_large, reported by next())
@@ -57,7 +57,7 @@ public:
     /// Tells the server-direction parser which auth mechanism the client selected.
     void learn_peer_auth_mechanism(std::uint32_t mechanism);
 
-    SpiceDirection direction() const noexcept { return direction_; }
+    Direction direction() const noexcept { return direction_; }
     /// The common caps this direction's link message or reply announced, once parsed.
     const std::optional<std::vector<std::uint32_t>>& own_common_caps() const noexcept { return own_caps_; }
     /// The auth mechanism this (client) direction selected, once parsed.
@@ -86,7 +86,7 @@ private:
     Unexpected<SpiceError> fail(SpiceErrorCode code, std::string message);
     Unexpected<SpiceError> fail_waiting_too_long(std::size_t bytes);
 
-    SpiceDirection direction_;
+    Direction direction_;
     SpiceParserLimits limits_;
     State state_ = State::link;
     /// The link message/reply was parsed but what follows depends on the peer: waiting for learn_peer_*.
@@ -117,7 +117,7 @@ public:
     };
 
     /// Appends bytes seen in `direction` and returns what became complete.
-    Result feed(SpiceDirection direction, std::span<const std::uint8_t> bytes);
+    Result feed(Direction direction, std::span<const std::uint8_t> bytes);
 
     const SpiceStreamParser& client() const noexcept { return client_; }
     const SpiceStreamParser& server() const noexcept { return server_; }
@@ -128,8 +128,8 @@ public:
     std::optional<HeaderMode> header_mode() const noexcept { return client_.header_mode(); }
 
 private:
-    SpiceStreamParser& parser(SpiceDirection d) noexcept {
-        return d == SpiceDirection::client_to_server ? client_ : server_;
+    SpiceStreamParser& parser(Direction d) noexcept {
+        return d == Direction::client_to_server ? client_ : server_;
     }
     void share_link_information();
 

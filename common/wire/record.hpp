@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/direction.hpp"
 #include "base/expected.hpp"
 #include "wire/frame.hpp"
 #include "spice/spice_channel.hpp"
@@ -22,19 +23,6 @@ enum class StreamKind : std::uint8_t {
     spice = 1,
     /// One USB transfer of Fuchsia's usb_vsock protocol (one or more vsock packets back to back).
     usb_vsock = 2,
-};
-
-/// Which way a record travelled. The meaning depends on the StreamKind; 0 is always the side that
-/// initiates (the SPICE client, the USB host).
-enum class Direction : std::uint8_t {
-    /// SPICE: from the client to the server.
-    client_to_server = 0,
-    /// SPICE: from the server to the client.
-    server_to_client = 1,
-    /// USB vsock: from the host to the device (an OUT transfer).
-    host_to_device = 0,
-    /// USB vsock: from the device to the host (an IN transfer).
-    device_to_host = 1,
 };
 
 /// "spice" or "usbvsock": the names used in HELLO and EVENT frames.

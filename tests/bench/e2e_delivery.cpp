@@ -21,7 +21,7 @@ constexpr std::size_t kProducerBufferBytes = 64 << 20;
 // How often (in messages) a sender looks at the clock and at the reader.
 constexpr std::uint64_t kCheckEvery = 64;
 
-std::uint64_t realtime_ns() {
+std::uint64_t wall_clock_ns() {
     timespec ts{};
     ::clock_gettime(CLOCK_REALTIME, &ts);
     return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(ts.tv_nsec);
@@ -189,7 +189,7 @@ LatencyResult run_e2e_latency(const BenchContext& context, const DaemonUnderTest
     for (std::uint64_t i = 0; i < total; ++i) {
         std::this_thread::sleep_until(start + i * interval);
         // The send time goes into the payload and is the record's timestamp too (what Wireshark shows).
-        const std::uint64_t now = realtime_ns();
+        const std::uint64_t now = wall_clock_ns();
         BenchPayloadHeader{.sequence = i, .sent_ns = now}.write_to(message);
         producer->packet_received(kChannel, message, now);
     }

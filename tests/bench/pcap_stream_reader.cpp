@@ -39,7 +39,7 @@ std::uint32_t host32(const std::uint8_t* p, bool swapped) {
     return swapped ? __builtin_bswap32(v) : v;
 }
 
-std::int64_t realtime_ns() {
+std::int64_t wall_clock_ns() {
     timespec ts{};
     ::clock_gettime(CLOCK_REALTIME, &ts);
     return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
@@ -208,7 +208,7 @@ void PcapStreamReader::count_payload(const std::uint8_t* payload, std::size_t si
     if (header->sequence != next_sequence_) ++totals_.sequence_breaks;
     next_sequence_ = header->sequence + 1;
     if (measure_latency_ && header->sent_ns != 0) {
-        totals_.latencies_ns.push_back(realtime_ns() - static_cast<std::int64_t>(header->sent_ns));
+        totals_.latencies_ns.push_back(wall_clock_ns() - static_cast<std::int64_t>(header->sent_ns));
     }
     ++totals_.messages;
 }

@@ -47,13 +47,13 @@ int main(int argc, char** argv) {
         const SpiceChannel channel{static_cast<std::uint8_t>(step.channel), 0};
         if (step.kind == DemoStep::Kind::channel_opened) return producer.channel_opened(channel, HeaderMode::mini);
         if (step.kind == DemoStep::Kind::channel_closed) return producer.channel_closed(channel);
-        if (step.direction == SpiceDirection::client_to_server) {
+        if (step.direction == Direction::client_to_server) {
             producer.packet_sent(channel, step.bytes);
         } else {
             producer.packet_received(channel, step.bytes);
         }
         if (step.channel == ChannelType::display) {
-            auto& file = step.direction == SpiceDirection::client_to_server ? c2s : s2c;
+            auto& file = step.direction == Direction::client_to_server ? c2s : s2c;
             file.write(reinterpret_cast<const char*>(step.bytes.data()), static_cast<std::streamsize>(step.bytes.size()));
         }
         ++counts[std::string(channel_name(step.channel))];
@@ -65,7 +65,7 @@ int main(int argc, char** argv) {
     SpiceMessageFramer display_server(HeaderMode::mini, 1000);
     DemoStep huge;
     huge.channel = ChannelType::display;
-    huge.direction = SpiceDirection::server_to_client;
+    huge.direction = Direction::server_to_client;
     huge.bytes = display_server.frame(spice::DisplayDrawCopy::with_image_bytes(5 * 1024 * 1024, 77));
     perform(huge);
     const auto start = std::chrono::steady_clock::now();

@@ -49,7 +49,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     DirectionState state[2];
     fuzz::Chunk chunk;
     while (reader.next(chunk)) {
-        const auto direction = static_cast<SpiceDirection>(chunk.lane);
+        const auto direction = static_cast<Direction>(chunk.lane);
         state[chunk.lane].fed.insert(state[chunk.lane].fed.end(), chunk.bytes.begin(), chunk.bytes.end());
         auto result = parser.feed(direction, chunk.bytes);
         for (const auto& message : result.messages) {
@@ -60,7 +60,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             FUZZ_CHECK(std::equal(message.bytes.begin(), message.bytes.end(),
                                   s.fed.begin() + static_cast<std::ptrdiff_t>(s.returned)));
             s.returned += message.bytes.size();
-            if (message.direction == SpiceDirection::client_to_server) FUZZ_CHECK(sent_by_client(message.kind));
+            if (message.direction == Direction::client_to_server) FUZZ_CHECK(sent_by_client(message.kind));
             else FUZZ_CHECK(sent_by_server(message.kind));
             if (message.kind == SpiceMessageKind::data) {
                 FUZZ_CHECK(message.bytes.size() <= kLimits.max_message_bytes);

@@ -22,6 +22,7 @@
 namespace {
 
 using namespace spicecap::vsock;
+using spicecap::Direction;
 
 void check_packets(std::span<const std::uint8_t> transfer) {
     TransferPackets packets{transfer};

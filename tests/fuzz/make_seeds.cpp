@@ -157,7 +157,7 @@ void vsock_seeds() {
     write_seed("vsock", "transfer_session", session);
 
     vsock::TransferMeta meta;
-    meta.direction = vsock::Direction::device_to_host;
+    meta.direction = Direction::device_to_host;
     meta.link = 1;
     meta.original_length = static_cast<std::uint32_t>(session.size() + 100);
     for (const auto& part : vsock::split_transfer(meta, session)) write_seed("vsock", "pcap_record", vsock::build_record(part));
@@ -168,16 +168,16 @@ void vsock_seeds() {
 std::vector<SpiceWireMessage> display_session(HeaderMode mode) {
     auto messages = synthetic_link_stage(ChannelType::display, 0, mode, 0x1234);
     SpiceMessageFramer server(mode), client(mode);
-    auto add = [&](SpiceDirection direction, Bytes bytes) {
+    auto add = [&](Direction direction, Bytes bytes) {
         SpiceWireMessage m;
         m.direction = direction;
         m.bytes = std::move(bytes);
         messages.push_back(std::move(m));
     };
-    add(SpiceDirection::server_to_client, server.frame(spice::DisplaySurfaceCreate{.width = 640, .height = 480}));
-    add(SpiceDirection::server_to_client, server.frame(spice::Ping{.id = 1, .timestamp = 99}));
-    add(SpiceDirection::client_to_server, client.frame(spice::Pong{.id = 1, .timestamp = 99}));
-    add(SpiceDirection::server_to_client, server.frame(spice::DisplayDrawCopy::with_image_bytes(300)));
+    add(Direction::server_to_client, server.frame(spice::DisplaySurfaceCreate{.width = 640, .height = 480}));
+    add(Direction::server_to_client, server.frame(spice::Ping{.id = 1, .timestamp = 99}));
+    add(Direction::client_to_server, client.frame(spice::Pong{.id = 1, .timestamp = 99}));
+    add(Direction::server_to_client, server.frame(spice::DisplayDrawCopy::with_image_bytes(300)));
     return messages;
 }
 
@@ -192,7 +192,7 @@ void spice_parser_seeds() {
         }
         // The client's whole stream first: its auth selection must wait for the server's reply.
         Bytes seed;
-        for (auto direction : {SpiceDirection::client_to_server, SpiceDirection::server_to_client})
+        for (auto direction : {Direction::client_to_server, Direction::server_to_client})
             for (const auto& m : session)
                 if (m.direction == direction) fuzz::encode_chunks(seed, static_cast<unsigned>(direction), m.bytes, 128);
         write_seed("spice_parser", name + "_client_first", seed);
@@ -204,12 +204,12 @@ void spice_parser_seeds() {
     SpiceMessageFramer server(HeaderMode::mini);
     for (int i = 0; i < 80; ++i) {
         SpiceWireMessage m;
-        m.direction = SpiceDirection::server_to_client;
+        m.direction = Direction::server_to_client;
         m.bytes = server.frame(spice::DisplayDrawCopy::with_image_bytes(1000, static_cast<std::uint64_t>(i)));
         session.push_back(std::move(m));
     }
     Bytes seed;
-    for (auto direction : {SpiceDirection::client_to_server, SpiceDirection::server_to_client}) {
+    for (auto direction : {Direction::client_to_server, Direction::server_to_client}) {
         Bytes stream;
         for (const auto& m : session)
             if (m.direction == direction) stream.insert(stream.end(), m.bytes.begin(), m.bytes.end());

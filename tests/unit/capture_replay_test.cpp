@@ -19,15 +19,15 @@ using Kind = RecordingChannelSink::Event::Kind;
 
 namespace {
 
-constexpr auto c2s = SpiceDirection::client_to_server;
-constexpr auto s2c = SpiceDirection::server_to_client;
+constexpr auto c2s = Direction::client_to_server;
+constexpr auto s2c = Direction::server_to_client;
 constexpr std::size_t kMss = 1448;
 
 struct CapturedFrame {
     std::vector<std::uint8_t> bytes;
     /// Where the frame's payload ends in its direction's stream (to find which frame completes a message).
     std::size_t stream_end = 0;
-    SpiceDirection direction = c2s;
+    Direction direction = c2s;
 };
 
 /// One TCP connection as a capture shows it: optional handshake, the conversation's bytes in segments of
@@ -38,7 +38,7 @@ std::vector<CapturedFrame> capture_connection(const FrameAddress& client, const 
     std::vector<CapturedFrame> frames;
     std::uint32_t seq[2] = {client_isn + 1, server_isn + 1};
     std::size_t sent[2] = {0, 0};
-    const auto add = [&](SpiceDirection d, std::uint8_t flags, std::span<const std::uint8_t> payload, std::uint32_t s) {
+    const auto add = [&](Direction d, std::uint8_t flags, std::span<const std::uint8_t> payload, std::uint32_t s) {
         const auto i = static_cast<std::size_t>(d);
         frames.push_back({d == c2s ? test::ethernet_frame(client, server, s, flags, payload)
                                    : test::ethernet_frame(server, client, s, flags, payload),
@@ -50,7 +50,7 @@ std::vector<CapturedFrame> capture_connection(const FrameAddress& client, const 
         add(c2s, tcp_flag::ack, {}, seq[0]);
     }
     for (std::size_t m = 0; m < conversation.messages.size();) {
-        const SpiceDirection d = conversation.messages[m].direction;
+        const Direction d = conversation.messages[m].direction;
         std::vector<std::uint8_t> flight;
         for (; m < conversation.messages.size() && conversation.messages[m].direction == d; ++m)
             flight.insert(flight.end(), conversation.messages[m].bytes.begin(), conversation.messages[m].bytes.end());

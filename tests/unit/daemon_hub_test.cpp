@@ -302,7 +302,7 @@ TEST_CASE("daemon hub: history replay skips what the preamble already gave") {
     auto session = hub.open_session({"test", 1, ""});
     REQUIRE(session);
     FakeProducer p{hub, **session};
-    const std::uint64_t now = realtime_ns();
+    const std::uint64_t now = wall_clock_ns();
     p.record(3, Direction::client_to_server, {'R', 'E', 'D', 'Q'}, now);
     p.record(3, Direction::server_to_client, {1}, now);
     p.record(3, Direction::client_to_server, {2}, now);

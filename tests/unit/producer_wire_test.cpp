@@ -35,7 +35,7 @@ ProducerOptions options_for(const std::string& path) {
 }
 
 
-std::uint64_t realtime_ns() {
+std::uint64_t wall_clock_ns() {
     timespec now;
     ::clock_gettime(CLOCK_REALTIME, &now);
     return static_cast<std::uint64_t>(now.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(now.tv_nsec);
@@ -86,9 +86,9 @@ TEST_CASE("producer: SPICE records carry direction channel timestamp and the cha
     producer.packet_sent({spice_channel::main, 0}, link, 1700000000123456789ull);
     producer.channel_opened({spice_channel::display, 1}, HeaderMode::full);
     producer.packet_received({spice_channel::display, 1}, reply.data(), reply.size(), 42);
-    const auto before = realtime_ns();
+    const auto before = wall_clock_ns();
     producer.packet_sent({spice_channel::display, 0}, std::span<const std::uint8_t>{});  // empty, stamped now
-    const auto after = realtime_ns();
+    const auto after = wall_clock_ns();
     REQUIRE(producer.flush(10s));
 
     REQUIRE(listener.wait_until([](const Connections& c) { return c.size() == 1 && c[0].record_count == 3; }, 10s));

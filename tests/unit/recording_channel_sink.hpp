@@ -18,7 +18,7 @@ public:
         enum class Kind { opened, message, closed } kind;
         SpiceChannelKey channel;
         HeaderMode mode = HeaderMode::full;
-        SpiceDirection direction = SpiceDirection::client_to_server;
+        Direction direction = Direction::client_to_server;
         std::vector<std::uint8_t> bytes;
         std::uint64_t timestamp_ns = 0;
     };
@@ -32,7 +32,7 @@ public:
         events_.push_back({Event::Kind::opened, channel, mode, {}, {}, 0});
         return Ok{};
     }
-    void message(SpiceChannelKey channel, SpiceDirection direction, std::span<const std::uint8_t> bytes,
+    void message(SpiceChannelKey channel, Direction direction, std::span<const std::uint8_t> bytes,
                  std::uint64_t timestamp_ns) override {
         std::lock_guard lock(mutex_);
         events_.push_back({Event::Kind::message, channel, HeaderMode::full, direction,
@@ -48,7 +48,7 @@ public:
         return events_;
     }
     /// The messages of `channel` in `direction`, in order.
-    std::vector<std::vector<std::uint8_t>> messages(SpiceChannelKey channel, SpiceDirection direction) const {
+    std::vector<std::vector<std::uint8_t>> messages(SpiceChannelKey channel, Direction direction) const {
         std::lock_guard lock(mutex_);
         std::vector<std::vector<std::uint8_t>> out;
         for (const auto& e : events_)

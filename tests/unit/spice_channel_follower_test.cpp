@@ -13,8 +13,8 @@ using Kind = RecordingChannelSink::Event::Kind;
 
 namespace {
 
-constexpr auto c2s = SpiceDirection::client_to_server;
-constexpr auto s2c = SpiceDirection::server_to_client;
+constexpr auto c2s = Direction::client_to_server;
+constexpr auto s2c = Direction::server_to_client;
 const SpiceChannelKey display0{ChannelType::display, 0};
 
 /// Feeds every message of `conversation` in wire order, each cut into random chunks of 1..max_chunk bytes.

@@ -13,14 +13,14 @@ struct SpiceConversation {
     std::vector<SpiceWireMessage> messages;
 
     /// All bytes one direction sent, back to back.
-    std::vector<std::uint8_t> bytes(SpiceDirection direction) const {
+    std::vector<std::uint8_t> bytes(Direction direction) const {
         std::vector<std::uint8_t> out;
         for (const auto& m : messages)
             if (m.direction == direction) out.insert(out.end(), m.bytes.begin(), m.bytes.end());
         return out;
     }
     /// The messages of one direction, in order.
-    std::vector<std::vector<std::uint8_t>> of(SpiceDirection direction) const {
+    std::vector<std::vector<std::uint8_t>> of(Direction direction) const {
         std::vector<std::vector<std::uint8_t>> out;
         for (const auto& m : messages)
             if (m.direction == direction) out.push_back(m.bytes);
@@ -36,14 +36,14 @@ inline SpiceConversation display_conversation(HeaderMode mode, std::size_t image
     c.messages = synthetic_link_stage(ChannelType::display, channel_id, mode, 7);
     SpiceMessageFramer server(mode);
     SpiceMessageFramer client(mode);
-    const auto add = [&](SpiceDirection d, std::vector<std::uint8_t> bytes) {
+    const auto add = [&](Direction d, std::vector<std::uint8_t> bytes) {
         SpiceWireMessage m;
         m.direction = d;
         m.bytes = std::move(bytes);
         c.messages.push_back(std::move(m));
     };
-    const auto s2c = SpiceDirection::server_to_client;
-    const auto c2s = SpiceDirection::client_to_server;
+    const auto s2c = Direction::server_to_client;
+    const auto c2s = Direction::client_to_server;
     add(s2c, server.frame(spice::DisplaySurfaceCreate{.surface_id = 0, .width = 640, .height = 480}));
     add(s2c, server.frame(spice::Ping{.id = 1, .timestamp = 1000}));
     add(c2s, client.frame(spice::Pong{.id = 1, .timestamp = 1000}));

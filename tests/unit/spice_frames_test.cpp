@@ -51,7 +51,7 @@ TEST_CASE("a channel whose records start with the link stage is passed through u
     Frames out;
     const auto link = synthetic_link_stage(ChannelType::display, 0, HeaderMode::mini, 7);
     for (const auto& m : link) {
-        const auto dir = m.direction == SpiceDirection::client_to_server ? Direction::client_to_server
+        const auto dir = m.direction == Direction::client_to_server ? Direction::client_to_server
                                                                          : Direction::server_to_client;
         capture.record(make_record(7, 2, dir, m.bytes), out.sink());
     }

@@ -44,17 +44,17 @@ Session display_session(HeaderMode mode) {
     Session s;
     s.messages = synthetic_link_stage(ChannelType::display, 0, mode, 0x1234);
     SpiceMessageFramer server(mode), client(mode);
-    auto add = [&](SpiceDirection d, Bytes bytes) {
+    auto add = [&](Direction d, Bytes bytes) {
         SpiceWireMessage m;
         m.direction = d;
         m.kind = SpiceMessageKind::data;
         m.bytes = std::move(bytes);
         s.messages.push_back(std::move(m));
     };
-    add(SpiceDirection::server_to_client, server.frame(spice::DisplaySurfaceCreate{.width = 1024, .height = 768}));
-    add(SpiceDirection::server_to_client, server.frame(spice::Ping{.id = 1, .timestamp = 99}));
-    add(SpiceDirection::client_to_server, client.frame(spice::Pong{.id = 1, .timestamp = 99}));
-    add(SpiceDirection::server_to_client, server.frame(spice::DisplayDrawCopy::with_image_bytes(5000)));
+    add(Direction::server_to_client, server.frame(spice::DisplaySurfaceCreate{.width = 1024, .height = 768}));
+    add(Direction::server_to_client, server.frame(spice::Ping{.id = 1, .timestamp = 99}));
+    add(Direction::client_to_server, client.frame(spice::Pong{.id = 1, .timestamp = 99}));
+    add(Direction::server_to_client, server.frame(spice::DisplayDrawCopy::with_image_bytes(5000)));
     return s;
 }
 
@@ -324,9 +324,9 @@ TEST_CASE("spice synthetic link stage is the five messages a real pair exchanges
         const SpiceMessageKind kinds[] = {SpiceMessageKind::link_mess, SpiceMessageKind::link_reply,
                                           SpiceMessageKind::auth_mechanism, SpiceMessageKind::ticket,
                                           SpiceMessageKind::link_result};
-        const SpiceDirection dirs[] = {SpiceDirection::client_to_server, SpiceDirection::server_to_client,
-                                       SpiceDirection::client_to_server, SpiceDirection::client_to_server,
-                                       SpiceDirection::server_to_client};
+        const Direction dirs[] = {Direction::client_to_server, Direction::server_to_client,
+                                       Direction::client_to_server, Direction::client_to_server,
+                                       Direction::server_to_client};
         for (int i = 0; i < 5; ++i) {
             CHECK(stage[i].kind == kinds[i]);
             CHECK(stage[i].direction == dirs[i]);
@@ -393,23 +393,23 @@ TEST_CASE("spice connection parser handles a whole session in one chunk per dire
     const Session session = display_session(HeaderMode::mini);
     Bytes client_bytes, server_bytes;
     for (const auto& m : session.messages)
-        (m.direction == SpiceDirection::client_to_server ? client_bytes : server_bytes)
-            .insert((m.direction == SpiceDirection::client_to_server ? client_bytes : server_bytes).end(),
+        (m.direction == Direction::client_to_server ? client_bytes : server_bytes)
+            .insert((m.direction == Direction::client_to_server ? client_bytes : server_bytes).end(),
                     m.bytes.begin(), m.bytes.end());
 
     SpiceConnectionParser parser;
     // The client's whole stream arrives first: only its link message can be cut until the server's reply
     // says whether an auth mechanism follows.
-    auto first = parser.feed(SpiceDirection::client_to_server, client_bytes);
+    auto first = parser.feed(Direction::client_to_server, client_bytes);
     REQUIRE(first.messages.size() == 1);
     CHECK(first.messages[0].kind == SpiceMessageKind::link_mess);
     CHECK(parser.client().buffered_bytes() == client_bytes.size() - first.messages[0].bytes.size());
 
-    auto second = parser.feed(SpiceDirection::server_to_client, server_bytes);
+    auto second = parser.feed(Direction::server_to_client, server_bytes);
     REQUIRE_FALSE(second.error.has_value());
     std::size_t client_count = 0, server_count = 0;
     for (const auto& m : second.messages)
-        ++(m.direction == SpiceDirection::client_to_server ? client_count : server_count);
+        ++(m.direction == Direction::client_to_server ? client_count : server_count);
     CHECK(client_count == 3);  // auth mechanism, ticket, PONG
     CHECK(server_count == 5);  // reply, link result, SURFACE_CREATE, PING, DRAW_COPY
     CHECK(parser.client().buffered_bytes() == 0);
@@ -418,7 +418,7 @@ TEST_CASE("spice connection parser handles a whole session in one chunk per dire
 
 TEST_CASE("spice stream parser waits for the peer's caps before cutting past the link message") {
     const auto stage = synthetic_link_stage(ChannelType::inputs, 0, HeaderMode::mini, 1);
-    SpiceStreamParser client(SpiceDirection::client_to_server);
+    SpiceStreamParser client(Direction::client_to_server);
     client.feed(concat({stage[0].bytes, stage[2].bytes, stage[3].bytes}));
     auto m = client.next();
     REQUIRE(m.has_value());
@@ -452,7 +452,7 @@ TEST_CASE("spice stream parser bounds what it holds while waiting for the peer's
     const std::vector<std::uint8_t> flood(600, 0x55);
 
     SUBCASE("fed in small pieces: refused before the limit is passed") {
-        SpiceStreamParser client(SpiceDirection::client_to_server, limits);
+        SpiceStreamParser client(Direction::client_to_server, limits);
         client.feed(stage[0].bytes);
         REQUIRE(client.next()->has_value());  // the link message; now waiting for the server's reply
         client.feed(flood);
@@ -466,7 +466,7 @@ TEST_CASE("spice stream parser bounds what it holds while waiting for the peer's
         CHECK(error.error().message.find("1200 bytes arrived while waiting") != std::string::npos);
     }
     SUBCASE("in one chunk with the link message") {
-        SpiceStreamParser client(SpiceDirection::client_to_server, limits);
+        SpiceStreamParser client(Direction::client_to_server, limits);
         client.feed(concat({stage[0].bytes, flood, flood}));
         REQUIRE(client.next()->has_value());
         const auto error = client.next();
@@ -474,7 +474,7 @@ TEST_CASE("spice stream parser bounds what it holds while waiting for the peer's
         CHECK(error.error().code == SpiceErrorCode::too_large);
     }
     SUBCASE("at the limit nothing is lost once the peer's caps arrive") {
-        SpiceStreamParser client(SpiceDirection::client_to_server, limits);
+        SpiceStreamParser client(Direction::client_to_server, limits);
         client.feed(stage[0].bytes);
         REQUIRE(client.next()->has_value());
         std::vector<std::uint8_t> rest = concat({stage[2].bytes, stage[3].bytes});
@@ -497,8 +497,8 @@ TEST_CASE("spice stream parser without auth selection goes straight to the ticke
 
     SpiceConnectionParser parser;
     SpiceLinkTicket ticket;
-    auto r1 = parser.feed(SpiceDirection::client_to_server, concat({mess.encode(), ticket.encode()}));
-    auto r2 = parser.feed(SpiceDirection::server_to_client,
+    auto r1 = parser.feed(Direction::client_to_server, concat({mess.encode(), ticket.encode()}));
+    auto r2 = parser.feed(Direction::server_to_client,
                           concat({reply.encode(), SpiceLinkResult{}.encode(),
                                   encode_data_message(HeaderMode::full, 1, server_msg::main_init,
                                                       spice::MainInit{}.encode())}));
@@ -513,13 +513,13 @@ TEST_CASE("spice stream parser without auth selection goes straight to the ticke
     CHECK(r2.messages[2].type == server_msg::main_init);
     CHECK(r2.messages[2].serial == 1);
     CHECK(r2.messages[3].kind == SpiceMessageKind::ticket);
-    CHECK(r2.messages[3].direction == SpiceDirection::client_to_server);
+    CHECK(r2.messages[3].direction == Direction::client_to_server);
 }
 
 TEST_CASE("spice stream parser rejects garbage at once") {
     SpiceConnectionParser parser;
     const std::string http = "GET / HTTP/1.1\r\n";
-    auto r = parser.feed(SpiceDirection::client_to_server,
+    auto r = parser.feed(Direction::client_to_server,
                          std::span(reinterpret_cast<const std::uint8_t*>(http.data()), 1));
     REQUIRE(r.error.has_value());
     CHECK(r.error->code == SpiceErrorCode::bad_magic);
@@ -527,13 +527,13 @@ TEST_CASE("spice stream parser rejects garbage at once") {
     CHECK(r.messages.empty());
 
     // Reported once; later bytes are ignored, not buffered.
-    auto again = parser.feed(SpiceDirection::client_to_server,
+    auto again = parser.feed(Direction::client_to_server,
                              std::span(reinterpret_cast<const std::uint8_t*>(http.data()), http.size()));
     CHECK_FALSE(again.error.has_value());
     CHECK(parser.client().failure().has_value());
     CHECK(parser.client().buffered_bytes() == 0);
 
-    SpiceStreamParser server(SpiceDirection::server_to_client);
+    SpiceStreamParser server(Direction::server_to_client);
     server.feed(hex("52 45 44 00"));
     auto s = server.next();
     REQUIRE_FALSE(s.has_value());
@@ -548,21 +548,21 @@ TEST_CASE("spice stream parser refuses messages above the limit without bufferin
     SpiceConnectionParser parser(limits);
     for (const auto& m : stage) REQUIRE_FALSE(parser.feed(m.direction, m.bytes).error.has_value());
 
-    auto ok = parser.feed(SpiceDirection::server_to_client,
+    auto ok = parser.feed(Direction::server_to_client,
                           encode_data_message(HeaderMode::mini, 0, 1, Bytes(994, 0)));
     REQUIRE_FALSE(ok.error.has_value());
     REQUIRE(ok.messages.size() == 1);  // exactly 1000 bytes: accepted
 
     Bytes header;
     SpiceMiniDataHeader{server_msg::display_draw_copy, 995}.encode(header);
-    auto big = parser.feed(SpiceDirection::server_to_client, header);
+    auto big = parser.feed(Direction::server_to_client, header);
     REQUIRE(big.error.has_value());
     CHECK(big.error->code == SpiceErrorCode::too_large);
     CHECK(big.error->message.find("1001") != std::string::npos);
     CHECK(big.error->message.find("1000") != std::string::npos);
 
     // The other direction is unaffected.
-    auto pong = parser.feed(SpiceDirection::client_to_server,
+    auto pong = parser.feed(Direction::client_to_server,
                             encode_data_message(HeaderMode::mini, 0, client_msg::pong, spice::Pong{}.encode()));
     CHECK_FALSE(pong.error.has_value());
     CHECK(pong.messages.size() == 1);
@@ -572,11 +572,11 @@ TEST_CASE("spice stream parser refuses messages above the limit without bufferin
     for (const auto& m : stage) (void)fresh.feed(m.direction, m.bytes);
     Bytes huge;
     SpiceMiniDataHeader{1, 0xffffffff}.encode(huge);
-    auto r = fresh.feed(SpiceDirection::server_to_client, huge);
+    auto r = fresh.feed(Direction::server_to_client, huge);
     REQUIRE(r.error.has_value());
     CHECK(r.error->code == SpiceErrorCode::too_large);
 
-    SpiceStreamParser link(SpiceDirection::client_to_server);
+    SpiceStreamParser link(Direction::client_to_server);
     link.feed(hex("52454451 02000000 02000000 00000100"));  // 64 KiB + 16 > default link limit
     CHECK(link.next().error().code == SpiceErrorCode::too_large);
 }
@@ -587,11 +587,11 @@ TEST_CASE("spice stream parser keeps a truncated message until the rest arrives"
     for (const auto& m : stage) (void)parser.feed(m.direction, m.bytes);
     SpiceMessageFramer server(HeaderMode::mini);
     const Bytes init = server.frame(spice::MainInit{.session_id = 42});
-    auto r = parser.feed(SpiceDirection::server_to_client, std::span(init).first(init.size() - 1));
+    auto r = parser.feed(Direction::server_to_client, std::span(init).first(init.size() - 1));
     CHECK(r.messages.empty());
     CHECK_FALSE(r.error.has_value());
     CHECK(parser.server().buffered_bytes() == init.size() - 1);
-    r = parser.feed(SpiceDirection::server_to_client, std::span(init).last(1));
+    r = parser.feed(Direction::server_to_client, std::span(init).last(1));
     REQUIRE(r.messages.size() == 1);
     CHECK(r.messages[0].bytes == init);
 }
@@ -599,9 +599,9 @@ TEST_CASE("spice stream parser keeps a truncated message until the rest arrives"
 TEST_CASE("spice stream parser stops at SASL but returns the auth selection itself") {
     auto stage = synthetic_link_stage(ChannelType::main, 0, HeaderMode::mini, 0);
     SpiceConnectionParser parser;
-    (void)parser.feed(SpiceDirection::client_to_server, stage[0].bytes);
-    (void)parser.feed(SpiceDirection::server_to_client, stage[1].bytes);
-    auto r = parser.feed(SpiceDirection::client_to_server,
+    (void)parser.feed(Direction::client_to_server, stage[0].bytes);
+    (void)parser.feed(Direction::server_to_client, stage[1].bytes);
+    auto r = parser.feed(Direction::client_to_server,
                          SpiceLinkAuthMechanism{auth_mechanism::sasl}.encode());
     REQUIRE(r.messages.size() == 1);
     CHECK(r.messages[0].kind == SpiceMessageKind::auth_mechanism);
@@ -615,7 +615,7 @@ TEST_CASE("spice stream parser stops at SASL but returns the auth selection itse
 TEST_CASE("spice stream parser treats bytes after a refused link as an error") {
     SpiceLinkReply reply;
     reply.error = link_err::permission_denied;
-    SpiceStreamParser server(SpiceDirection::server_to_client);
+    SpiceStreamParser server(Direction::server_to_client);
     server.feed(reply.encode());
     auto m = server.next();
     REQUIRE(m.has_value());
@@ -627,7 +627,7 @@ TEST_CASE("spice stream parser treats bytes after a refused link as an error") {
 }
 
 TEST_CASE("spice stream parser reports a bad link message from the peer") {
-    SpiceStreamParser server(SpiceDirection::server_to_client);
+    SpiceStreamParser server(Direction::server_to_client);
     Bytes reply = SpiceLinkReply{}.encode();
     reply[16 + 4 + kSpicePubkeyBytes] = 9;  // 9 common caps in a reply that has room for none
     server.feed(reply);
@@ -673,7 +673,7 @@ TEST_CASE("spice connection parser returns every byte in order under random chun
             int d = static_cast<int>(rnd(2));
             if (fed[d] == stream[d].size()) d = 1 - d;
             const std::size_t n = std::min<std::size_t>(1 + rnd(rnd(4) == 0 ? 100000 : 50), stream[d].size() - fed[d]);
-            auto r = parser.feed(static_cast<SpiceDirection>(d), std::span(stream[d]).subspan(fed[d], n));
+            auto r = parser.feed(static_cast<Direction>(d), std::span(stream[d]).subspan(fed[d], n));
             fed[d] += n;
             REQUIRE_FALSE(r.error.has_value());
             for (const auto& m : r.messages) {
@@ -705,7 +705,7 @@ TEST_CASE("spice stream parser on random bytes returns a prefix of them or an er
         // Random bytes in the data stage: every mini header is plausible, so only the size limit can stop it.
         Bytes garbage(rnd(20000));
         for (auto& b : garbage) b = static_cast<std::uint8_t>(rnd(256));
-        const auto d = static_cast<SpiceDirection>(rnd(2));
+        const auto d = static_cast<Direction>(rnd(2));
         Bytes got;
         bool failed = false;
         for (std::size_t at = 0; at < garbage.size();) {
@@ -720,13 +720,13 @@ TEST_CASE("spice stream parser on random bytes returns a prefix of them or an er
         }
         REQUIRE(got.size() <= garbage.size());
         CHECK(std::equal(got.begin(), got.end(), garbage.begin()));
-        if (!failed) CHECK(got.size() + (d == SpiceDirection::client_to_server ? parser.client() : parser.server())
+        if (!failed) CHECK(got.size() + (d == Direction::client_to_server ? parser.client() : parser.server())
                                                 .buffered_bytes() == garbage.size());
 
         // The same bytes where a link message is due: refused at once for their magic.
         if (!garbage.empty() && garbage[0] != 'R') {
             SpiceConnectionParser fresh;
-            auto r = fresh.feed(SpiceDirection::client_to_server, garbage);
+            auto r = fresh.feed(Direction::client_to_server, garbage);
             REQUIRE(r.error.has_value());
             CHECK(r.error->code == SpiceErrorCode::bad_magic);
             CHECK(r.messages.empty());

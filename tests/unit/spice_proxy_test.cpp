@@ -120,8 +120,8 @@ TEST_CASE("the proxy forwards both directions unchanged and reports every messag
 
     const auto conversation = test::display_conversation(HeaderMode::mini, 300'000);
     for (const auto& m : conversation.messages) {
-        tcp::socket& from = m.direction == SpiceDirection::client_to_server ? peers.client : peers.server;
-        tcp::socket& to = m.direction == SpiceDirection::client_to_server ? peers.server : peers.client;
+        tcp::socket& from = m.direction == Direction::client_to_server ? peers.client : peers.server;
+        tcp::socket& to = m.direction == Direction::client_to_server ? peers.server : peers.client;
         asio::write(from, asio::buffer(m.bytes));
         CHECK(read_exactly(to, m.bytes.size()) == m.bytes);  // bytes pass unchanged, message by message
     }
@@ -135,11 +135,11 @@ TEST_CASE("the proxy forwards both directions unchanged and reports every messag
     CHECK(reads_eof(peers.client));
 
     REQUIRE(wait_for_closed(proxy.sink));
-    auto expected_s2c = conversation.of(SpiceDirection::server_to_client);
+    auto expected_s2c = conversation.of(Direction::server_to_client);
     expected_s2c.push_back(late);
-    CHECK(proxy.sink.messages(display0, SpiceDirection::client_to_server) ==
-          conversation.of(SpiceDirection::client_to_server));
-    CHECK(proxy.sink.messages(display0, SpiceDirection::server_to_client) == expected_s2c);
+    CHECK(proxy.sink.messages(display0, Direction::client_to_server) ==
+          conversation.of(Direction::client_to_server));
+    CHECK(proxy.sink.messages(display0, Direction::server_to_client) == expected_s2c);
     const auto events = proxy.sink.events();
     CHECK(events.front().kind == Kind::opened);
     CHECK(events.front().mode == HeaderMode::mini);
@@ -211,8 +211,8 @@ TEST_CASE("stopping the proxy closes open connections and their channels") {
     const auto conversation = test::display_conversation(HeaderMode::mini);
     for (std::size_t i = 0; i < 5; ++i) {  // the link stage only
         const auto& m = conversation.messages[i];
-        tcp::socket& from = m.direction == SpiceDirection::client_to_server ? peers.client : peers.server;
-        tcp::socket& to = m.direction == SpiceDirection::client_to_server ? peers.server : peers.client;
+        tcp::socket& from = m.direction == Direction::client_to_server ? peers.client : peers.server;
+        tcp::socket& to = m.direction == Direction::client_to_server ? peers.server : peers.client;
         asio::write(from, asio::buffer(m.bytes));
         read_exactly(to, m.bytes.size());
     }

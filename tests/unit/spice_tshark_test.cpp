@@ -37,7 +37,7 @@ struct Expected {
 
 /// One message of the synthetic session and what tshark must make of it.
 struct SessionMessage {
-    SpiceDirection direction;
+    Direction direction;
     Bytes bytes;
     Expected expected;
     /// Reported as dropped: the synthesizer skips its bytes (sequence numbers advance, nothing is sent).
@@ -147,9 +147,9 @@ void write_session(const std::vector<SessionChannel>& channels, bool handshake, 
     auto emit = [&](std::size_t channel, std::size_t index) {
         const auto& m = channels[channel].messages[index];
         if (m.dropped)
-            streams[channel].skip(static_cast<TcpDirection>(m.direction), m.bytes.size());
+            streams[channel].skip(static_cast<Direction>(m.direction), m.bytes.size());
         else
-            streams[channel].message(static_cast<TcpDirection>(m.direction), m.bytes, ts += 1000, sink);
+            streams[channel].message(static_cast<Direction>(m.direction), m.bytes, ts += 1000, sink);
     };
 
     std::vector<std::size_t> next(channels.size(), 0);
@@ -332,7 +332,7 @@ void check_decoding(const std::vector<SessionChannel>& channels, const std::vect
             CHECK(f.info == sent[i].second);
             CHECK(f.message_types == m.expected.message_type);
             const bool to_server = f.dst_port == kDefaultSpiceServerPort;
-            CHECK(to_server == (m.direction == SpiceDirection::client_to_server));
+            CHECK(to_server == (m.direction == Direction::client_to_server));
         }
     }
 }

@@ -97,7 +97,7 @@ TEST_CASE("one message is one Ethernet/IPv4/TCP frame with exact header fields")
     TcpStreamSynthesizer synth(spice_endpoints(0, 2, 0));
     Collector out;
     const std::vector<std::uint8_t> payload{'R', 'E', 'D', 'Q', 1, 2, 3};
-    synth.message(TcpDirection::client_to_server, payload, 1'700'000'000'123'456'789ull, out.sink());
+    synth.message(Direction::client_to_server, payload, 1'700'000'000'123'456'789ull, out.sink());
     REQUIRE(out.frames.size() == 1);
     const auto& f = out.frames[0].bytes;
     CHECK(out.frames[0].ts == 1'700'000'000'123'456'789ull);
@@ -118,8 +118,8 @@ TEST_CASE("one message is one Ethernet/IPv4/TCP frame with exact header fields")
     // TCP.
     CHECK(be16(f, 34) == 10002);
     CHECK(be16(f, 36) == 5930);
-    CHECK(be32(f, 38) == synth.next_sequence(TcpDirection::client_to_server) - payload.size());
-    CHECK(be32(f, 42) == synth.next_sequence(TcpDirection::server_to_client));
+    CHECK(be32(f, 38) == synth.next_sequence(Direction::client_to_server) - payload.size());
+    CHECK(be32(f, 42) == synth.next_sequence(Direction::server_to_client));
     CHECK(f[46] == 0x50);         // data offset 5 words
     CHECK(f[47] == (0x10 | 0x08));  // ACK | PSH
     CHECK(be16(f, 48) == 65535);
@@ -133,7 +133,7 @@ TEST_CASE("checksums are right for odd lengths and every payload size up to 2 Ki
     std::vector<std::uint8_t> payload;
     for (std::size_t n = 1; n <= 2048; ++n) {
         payload.push_back(static_cast<std::uint8_t>(n * 37 + 11));
-        synth.message(n % 2 ? TcpDirection::client_to_server : TcpDirection::server_to_client, payload, n,
+        synth.message(n % 2 ? Direction::client_to_server : Direction::server_to_client, payload, n,
                       out.sink());
     }
     REQUIRE(out.frames.size() == 2048);
@@ -148,7 +148,7 @@ TEST_CASE("seq and ack stay continuous across 1000 messages in both directions a
     std::uint32_t expected_seq[2] = {0, 0};
     bool seen[2] = {false, false};
     for (int i = 0; i < 1000; ++i) {
-        const auto dir = (i % 3 == 0) ? TcpDirection::server_to_client : TcpDirection::client_to_server;
+        const auto dir = (i % 3 == 0) ? Direction::server_to_client : Direction::client_to_server;
         std::vector<std::uint8_t> payload(static_cast<std::size_t>(6 + (i * 13) % 300), static_cast<std::uint8_t>(i));
         synth.message(dir, payload, static_cast<std::uint64_t>(i), out.sink());
     }
@@ -168,8 +168,8 @@ TEST_CASE("seq and ack stay continuous across 1000 messages in both directions a
         // The ack is the other direction's next sequence number at this point.
         if (seen[1 - d]) CHECK(be32(f, 42) == expected_seq[1 - d]);
     }
-    CHECK(expected_seq[0] == synth.next_sequence(TcpDirection::client_to_server));
-    CHECK(expected_seq[1] == synth.next_sequence(TcpDirection::server_to_client));
+    CHECK(expected_seq[0] == synth.next_sequence(Direction::client_to_server));
+    CHECK(expected_seq[1] == synth.next_sequence(Direction::server_to_client));
 }
 
 TEST_CASE("a 5 MiB message is split into segments that concatenate back to the original") {
@@ -178,8 +178,8 @@ TEST_CASE("a 5 MiB message is split into segments that concatenate back to the o
     for (auto& b : message) b = static_cast<std::uint8_t>((x = x * 1103515245 + 12345) >> 16);
     TcpStreamSynthesizer synth(spice_endpoints(0, 2, 0));
     Collector out;
-    const std::uint32_t first_seq = synth.next_sequence(TcpDirection::server_to_client);
-    synth.message(TcpDirection::server_to_client, message, 42, out.sink());
+    const std::uint32_t first_seq = synth.next_sequence(Direction::server_to_client);
+    synth.message(Direction::server_to_client, message, 42, out.sink());
     const std::size_t expected_segments = (message.size() + kMaxSegmentPayload - 1) / kMaxSegmentPayload;
     REQUIRE(out.frames.size() == expected_segments);
     std::vector<std::uint8_t> joined;
@@ -202,7 +202,7 @@ TEST_CASE("handshake and FIN exchange frame a whole conversation and a reconnect
     TcpStreamSynthesizer synth(spice_endpoints(0, 3, 0), TcpSynthOptions{.handshake = true});
     Collector out;
     const std::vector<std::uint8_t> hello{1, 2, 3, 4};
-    synth.message(TcpDirection::client_to_server, hello, 10, out.sink());
+    synth.message(Direction::client_to_server, hello, 10, out.sink());
     REQUIRE(out.frames.size() == 4);
     const auto flags = [&](std::size_t i) { return out.frames[i].bytes[47]; };
     CHECK(flags(0) == 0x02);  // SYN
@@ -225,7 +225,7 @@ TEST_CASE("handshake and FIN exchange frame a whole conversation and a reconnect
     CHECK(be32(out.frames[5].bytes, 42) == client_isn + 1 + hello.size() + 1);
     CHECK(be32(out.frames[6].bytes, 42) == server_isn + 1 + 1);
 
-    synth.message(TcpDirection::client_to_server, hello, 30, out.sink());
+    synth.message(Direction::client_to_server, hello, 30, out.sink());
     REQUIRE(out.frames.size() == 11);
     CHECK(flags(7) == 0x02);
     CHECK(be32(out.frames[7].bytes, 38) != client_isn);
@@ -235,10 +235,10 @@ TEST_CASE("a drop gap advances the sequence number without emitting") {
     TcpStreamSynthesizer synth(spice_endpoints(0, 2, 0));
     Collector out;
     const std::vector<std::uint8_t> a(100, 0xaa);
-    synth.message(TcpDirection::server_to_client, a, 1, out.sink());
-    synth.skip(TcpDirection::server_to_client, 5000);
-    synth.message(TcpDirection::server_to_client, a, 2, out.sink());
-    synth.message(TcpDirection::client_to_server, a, 3, out.sink());
+    synth.message(Direction::server_to_client, a, 1, out.sink());
+    synth.skip(Direction::server_to_client, 5000);
+    synth.message(Direction::server_to_client, a, 2, out.sink());
+    synth.message(Direction::client_to_server, a, 3, out.sink());
     REQUIRE(out.frames.size() == 3);
     CHECK(be32(out.frames[1].bytes, 38) == be32(out.frames[0].bytes, 38) + 100 + 5000);
     CHECK(be32(out.frames[2].bytes, 42) == be32(out.frames[1].bytes, 38) + 100);
@@ -247,6 +247,6 @@ TEST_CASE("a drop gap advances the sequence number without emitting") {
 TEST_CASE("empty payloads emit nothing") {
     TcpStreamSynthesizer synth(spice_endpoints(0, 2, 0));
     Collector out;
-    synth.message(TcpDirection::client_to_server, {}, 1, out.sink());
+    synth.message(Direction::client_to_server, {}, 1, out.sink());
     CHECK(out.frames.empty());
 }

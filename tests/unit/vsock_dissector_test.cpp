@@ -22,6 +22,7 @@
 #include <vector>
 
 using namespace spicecap::vsock;
+using spicecap::Direction;
 namespace fs = std::filesystem;
 
 namespace {

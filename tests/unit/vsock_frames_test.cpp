@@ -11,6 +11,7 @@
 #include <vector>
 
 using namespace spicecap::vsock;
+using spicecap::Direction;
 
 namespace {
 

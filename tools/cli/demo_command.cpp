@@ -113,7 +113,7 @@ void play_spice(Producer& producer, const DemoOptions& options, Tally& tally) {
                 producer.channel_closed(channel);
                 break;
             case DemoStep::Kind::message:
-                if (step.direction == SpiceDirection::client_to_server) {
+                if (step.direction == Direction::client_to_server) {
                     producer.packet_sent(channel, step.bytes);
                 } else {
                     producer.packet_received(channel, step.bytes);
@@ -132,7 +132,7 @@ void play_spice(Producer& producer, const DemoOptions& options, Tally& tally) {
 void play_vsock(Producer& producer, const DemoOptions& options, Tally& tally) {
     DemoVsockSession session;
     const auto perform = [&](const DemoVsockTransfer& t) {
-        if (t.direction == DemoVsockTransfer::Direction::host_to_device) {
+        if (t.direction == Direction::host_to_device) {
             producer.usb_transfer_out(0, t.bytes);
         } else {
             producer.usb_transfer_in(0, t.bytes);

@@ -229,8 +229,7 @@ private:
             std::fprintf(stderr, "spicecap record: writing %s\n", path.c_str());
         }
         vsock::TransferMeta meta;
-        meta.direction = record.header.direction == Direction::host_to_device ? vsock::Direction::host_to_device
-                                                                              : vsock::Direction::device_to_host;
+        meta.direction = record.header.direction;
         meta.link = record.header.channel_id;
         for (const auto& part : vsock::split_transfer(meta, record.payload)) {
             if (auto w = vsock_writer_->write(record.header.timestamp_ns, vsock::build_record(part)); !w) {

@@ -7,7 +7,7 @@ namespace spicecap::cli {
 
 DemoSession::DemoSession(std::uint32_t session_id) : session_id_(session_id) {}
 
-DemoStep DemoSession::message(ChannelType channel, SpiceDirection direction, std::uint16_t type,
+DemoStep DemoSession::message(ChannelType channel, Direction direction, std::uint16_t type,
                               std::vector<std::uint8_t> body) {
     auto it = framers_.try_emplace({channel, direction}, HeaderMode::mini).first;
     DemoStep step;

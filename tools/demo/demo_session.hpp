@@ -21,7 +21,7 @@ struct DemoStep {
     /// The SPICE channel (type, id 0).
     ChannelType channel = ChannelType::main;
     /// For messages: which way it goes.
-    SpiceDirection direction = SpiceDirection::server_to_client;
+    Direction direction = Direction::server_to_client;
     /// For messages: the whole message as it is on the wire (link-stage message, or header + body).
     std::vector<std::uint8_t> bytes;
 };
@@ -44,7 +44,7 @@ public:
                                                 ChannelType::cursor};
 
 private:
-    DemoStep message(ChannelType channel, SpiceDirection direction, std::uint16_t type,
+    DemoStep message(ChannelType channel, Direction direction, std::uint16_t type,
                      std::vector<std::uint8_t> body);
     template <class M>
     DemoStep message(ChannelType channel, const M& m) {
@@ -54,7 +54,7 @@ private:
     std::uint32_t session_id_;
     std::uint64_t cycle_ = 0;
     std::size_t position_ = 0;
-    std::map<std::pair<ChannelType, SpiceDirection>, SpiceMessageFramer> framers_;
+    std::map<std::pair<ChannelType, Direction>, SpiceMessageFramer> framers_;
 };
 
 }  // namespace spicecap::cli

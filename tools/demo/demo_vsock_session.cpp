@@ -11,7 +11,7 @@ namespace {
 
 using vsock::Address;
 using vsock::PacketType;
-using Dir = DemoVsockTransfer::Direction;
+using Dir = Direction;
 
 std::span<const std::uint8_t> bytes_of(std::string_view text) {
     return {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()};

@@ -6,11 +6,12 @@
 #include <cstdint>
 #include <vector>
 
+#include "base/direction.hpp"
+
 namespace spicecap::cli {
 
 /// One USB transfer of the demo.
 struct DemoVsockTransfer {
-    enum class Direction { host_to_device, device_to_host };
     /// OUT (host to device) or IN (device to host).
     Direction direction = Direction::host_to_device;
     /// The transfer: one or more vsock packets back to back.

@@ -5,18 +5,13 @@
 #include <vector>
 
 #include "base/byte_size_text.hpp"
+#include "base/clock.hpp"
 
 namespace spicecap {
 
 namespace {
 
 using asio::ip::tcp;
-
-std::uint64_t now_ns() {
-    return static_cast<std::uint64_t>(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
-            .count());
-}
 
 std::string endpoint_text(const tcp::endpoint& e) {
     const std::string host = e.address().to_string();
@@ -37,8 +32,8 @@ class SpiceProxy::Connection : public std::enable_shared_from_this<SpiceProxy::C
 public:
     Connection(SpiceProxy& proxy, tcp::socket client)
         : proxy_(proxy), client_(std::move(client)), server_(proxy.io_), follower_(proxy.sink_, proxy.options_.parser),
-          to_server_{client_, server_, SpiceDirection::client_to_server},
-          to_client_{server_, client_, SpiceDirection::server_to_client}, started_(std::chrono::steady_clock::now()) {
+          to_server_{client_, server_, Direction::client_to_server},
+          to_client_{server_, client_, Direction::server_to_client}, started_(std::chrono::steady_clock::now()) {
         asio::error_code ec;
         const auto peer = client_.remote_endpoint(ec);
         peer_ = ec ? std::string("a client") : "client " + endpoint_text(peer);
@@ -61,7 +56,7 @@ private:
     struct Pump {
         tcp::socket& from;
         tcp::socket& to;
-        SpiceDirection direction;
+        Direction direction;
         std::vector<std::uint8_t> buffer{};
         bool eof = false;
         std::uint64_t bytes = 0;
@@ -108,14 +103,14 @@ private:
             return;
         }
         pump.bytes += n;
-        (pump.direction == SpiceDirection::client_to_server ? proxy_.totals_.bytes_to_server
+        (pump.direction == Direction::client_to_server ? proxy_.totals_.bytes_to_server
                                                             : proxy_.totals_.bytes_to_client) += n;
         const std::span<const std::uint8_t> bytes(pump.buffer.data(), n);
         FollowEvents events;
         if (follower_.in_link_stage(pump.direction)) {
             // The link stage is a few hundred bytes: look first, then forward each link-stage message in
             // its own write, so it keeps its own TCP segment as the peer sent it (see FollowEvents).
-            events = follower_.feed(pump.direction, bytes, now_ns());
+            events = follower_.feed(pump.direction, bytes, wall_clock_ns());
             pump.pieces.assign(events.link_stage_ends.begin(), events.link_stage_ends.end());
             pump.pieces.push_back(n);
             pump.next_piece = 0;
@@ -125,7 +120,7 @@ private:
             pump.pieces.assign(1, n);
             pump.next_piece = 0;
             write_pieces(pump, 0);
-            events = follower_.feed(pump.direction, bytes, now_ns());
+            events = follower_.feed(pump.direction, bytes, wall_clock_ns());
         }
         if (events.opened) {
             ++proxy_.totals_.channels_reported;
@@ -166,8 +161,8 @@ private:
         server_.close(ignored);
         const bool was_reporting = follower_.reporting();
         follower_.finish();
-        const FollowCounters& sent = follower_.reported(SpiceDirection::client_to_server);
-        const FollowCounters& received = follower_.reported(SpiceDirection::server_to_client);
+        const FollowCounters& sent = follower_.reported(Direction::client_to_server);
+        const FollowCounters& received = follower_.reported(Direction::server_to_client);
         proxy_.totals_.messages_reported += sent.messages + received.messages;
 
         const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();

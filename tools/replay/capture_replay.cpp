@@ -9,7 +9,6 @@
 namespace spicecap {
 
 namespace {
-constexpr std::array<std::uint8_t, 4> kLinkMagic = {'R', 'E', 'D', 'Q'};
 }
 
 struct CaptureReplay::Connection {
@@ -39,8 +38,8 @@ struct CaptureReplay::Connection {
     std::vector<std::uint8_t> bytes;
 
     bool began_in_capture() const noexcept { return client_isn.has_value(); }
-    TcpReassembler& reassembler(SpiceDirection d) {
-        return d == SpiceDirection::client_to_server ? from_client : from_server;
+    TcpReassembler& reassembler(Direction d) {
+        return d == Direction::client_to_server ? from_client : from_server;
     }
     std::string name() const {
         std::string text = client->to_string() + " -> " + server->to_string();
@@ -106,12 +105,12 @@ void CaptureReplay::segment(const TcpSegment& s, std::uint64_t timestamp_ns) {
         }
         c.server = *c.client == s.source ? s.destination : s.source;
     }
-    const SpiceDirection direction =
-        s.source == *c.client ? SpiceDirection::client_to_server : SpiceDirection::server_to_client;
+    const Direction direction =
+        s.source == *c.client ? Direction::client_to_server : Direction::server_to_client;
     TcpReassembler& reassembler = c.reassembler(direction);
 
     if (s.has(tcp_flag::syn)) {
-        if (direction == SpiceDirection::client_to_server && !c.client_isn) c.client_isn = s.seq;
+        if (direction == Direction::client_to_server && !c.client_isn) c.client_isn = s.seq;
         reassembler.syn(s.seq);
     }
     if (!s.payload.empty() && !c.ignored) {
@@ -124,12 +123,12 @@ void CaptureReplay::segment(const TcpSegment& s, std::uint64_t timestamp_ns) {
         return;
     }
     if (s.has(tcp_flag::fin)) {
-        (direction == SpiceDirection::client_to_server ? c.fin_from_client : c.fin_from_server) = true;
+        (direction == Direction::client_to_server ? c.fin_from_client : c.fin_from_server) = true;
         if (c.fin_from_client && c.fin_from_server) close(c);
     }
 }
 
-void CaptureReplay::deliver(Connection& c, SpiceDirection direction, const TcpDelivery& delivery,
+void CaptureReplay::deliver(Connection& c, Direction direction, const TcpDelivery& delivery,
                                  std::uint64_t timestamp_ns) {
     SpiceChannelFollower& follower = *c.follower;
     if (delivery.gap_bytes > 0 && follower.channel()) {
@@ -140,9 +139,9 @@ void CaptureReplay::deliver(Connection& c, SpiceDirection direction, const TcpDe
         }
     }
     if (delivery.delivered_bytes == 0) return;
-    if (direction == SpiceDirection::client_to_server && c.client_prefix.size() < kLinkMagic.size() &&
+    if (direction == Direction::client_to_server && c.client_prefix.size() < kSpiceMagicBytes.size() &&
         delivery.gap_bytes == 0) {
-        const std::size_t take = std::min(kLinkMagic.size() - c.client_prefix.size(), c.bytes.size());
+        const std::size_t take = std::min(kSpiceMagicBytes.size() - c.client_prefix.size(), c.bytes.size());
         c.client_prefix.insert(c.client_prefix.end(), c.bytes.begin(), c.bytes.begin() + static_cast<std::ptrdiff_t>(take));
     }
     const bool had_channel = follower.channel().has_value();
@@ -154,7 +153,7 @@ void CaptureReplay::deliver(Connection& c, SpiceDirection direction, const TcpDe
     }
     if (!events.stopped) return;
     c.ignored = true;
-    const bool spice_magic = std::equal(c.client_prefix.begin(), c.client_prefix.end(), kLinkMagic.begin());
+    const bool spice_magic = agrees_with_spice_magic(c.client_prefix);
     if (!had_channel && !follower.channel() && !spice_magic) {
         // Not a SPICE link stage: another protocol, or a SPICE connection that began before the capture.
         ++(c.began_in_capture() ? summary_.other_connections : summary_.mid_stream_connections);
@@ -168,7 +167,7 @@ void CaptureReplay::close(Connection& c) {
     if (c.closed) return;
     c.closed = true;
     if (c.client) {
-        for (SpiceDirection d : {SpiceDirection::client_to_server, SpiceDirection::server_to_client}) {
+        for (Direction d : {Direction::client_to_server, Direction::server_to_client}) {
             TcpReassembler& r = c.reassembler(d);
             if (!c.ignored) {
                 c.bytes.clear();
@@ -179,8 +178,8 @@ void CaptureReplay::close(Connection& c) {
             summary_.gap_bytes += r.gap_bytes();
         }
     }
-    const FollowCounters& sent = c.follower->reported(SpiceDirection::client_to_server);
-    const FollowCounters& received = c.follower->reported(SpiceDirection::server_to_client);
+    const FollowCounters& sent = c.follower->reported(Direction::client_to_server);
+    const FollowCounters& received = c.follower->reported(Direction::server_to_client);
     if (const auto channel = c.follower->channel(); channel && sent.messages + received.messages > 0) {
         auto& counters = summary_.channels[*channel];
         counters.first.messages += sent.messages;

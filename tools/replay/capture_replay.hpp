@@ -40,7 +40,7 @@ struct ReplaySummary {
     std::uint64_t mid_stream_connections = 0;
     /// SPICE connections on which reporting stopped early (reasons went to the note callback).
     std::uint64_t stopped_connections = 0;
-    /// Messages and bytes reported per channel and direction (index: SpiceDirection).
+    /// Messages and bytes reported per channel and direction (index: Direction).
     std::map<SpiceChannelKey, std::pair<FollowCounters, FollowCounters>> channels;
     /// Bytes seen twice (retransmissions) and bytes never captured (gaps), over all connections.
     std::uint64_t duplicate_bytes = 0;
@@ -82,7 +82,7 @@ private:
 
     void segment(const TcpSegment& segment, std::uint64_t timestamp_ns);
     Connection& connection_for(const TcpSegment& segment);
-    void deliver(Connection& c, SpiceDirection direction, const TcpDelivery& delivery, std::uint64_t timestamp_ns);
+    void deliver(Connection& c, Direction direction, const TcpDelivery& delivery, std::uint64_t timestamp_ns);
     void close(Connection& c);
 
     SpiceChannelSink& sink_;

@@ -1,6 +1,8 @@
 // Link layer -> IP -> TCP (see tcp_segment_decoder.hpp).
 #include "replay/tcp_segment_decoder.hpp"
 
+#include "base/byte_order.hpp"
+
 #include <arpa/inet.h>
 #include <pcap/dlt.h>
 
@@ -20,14 +22,6 @@ constexpr std::uint8_t kIpProtocolTcp = 6;
 /// LINKTYPE_RAW as written in files; libpcap maps it to DLT_RAW, but some builds hand it through.
 constexpr int kLinkTypeRaw = 101;
 
-std::uint16_t be16(std::span<const std::uint8_t> b, std::size_t at) {
-    return static_cast<std::uint16_t>((b[at] << 8) | b[at + 1]);
-}
-std::uint32_t be32(std::span<const std::uint8_t> b, std::size_t at) {
-    return (std::uint32_t{b[at]} << 24) | (std::uint32_t{b[at + 1]} << 16) | (std::uint32_t{b[at + 2]} << 8) |
-           b[at + 3];
-}
-
 /// The IP packet after the link-layer header, or why there is none.
 Expected<std::span<const std::uint8_t>, SegmentSkip> ip_packet(int dlt, std::span<const std::uint8_t> frame) {
     // The link layer says which protocol follows by an EtherType; for loopback and raw IP the version
@@ -38,23 +32,23 @@ Expected<std::span<const std::uint8_t>, SegmentSkip> ip_packet(int dlt, std::spa
     case DLT_EN10MB: {
         if (frame.size() < 14) return Unexpected{SegmentSkip::truncated};
         header = 12;
-        ether_type = be16(frame, header);
+        ether_type = big_endian::load<std::uint16_t>(&frame[header]);
         header += 2;
         while (*ether_type == kEtherTypeVlan || *ether_type == kEtherTypeQinQ) {
             if (frame.size() < header + 4) return Unexpected{SegmentSkip::truncated};
-            ether_type = be16(frame, header + 2);
+            ether_type = big_endian::load<std::uint16_t>(&frame[header + 2]);
             header += 4;
         }
         break;
     }
     case DLT_LINUX_SLL:  // 16 bytes: packet type, ARPHRD, address length, 8 address bytes, protocol
         if (frame.size() < 16) return Unexpected{SegmentSkip::truncated};
-        ether_type = be16(frame, 14);
+        ether_type = big_endian::load<std::uint16_t>(&frame[14]);
         header = 16;
         break;
     case DLT_LINUX_SLL2:  // 20 bytes: protocol first, then interface index, ARPHRD, packet type, address
         if (frame.size() < 20) return Unexpected{SegmentSkip::truncated};
-        ether_type = be16(frame, 0);
+        ether_type = big_endian::load<std::uint16_t>(&frame[0]);
         header = 20;
         break;
     case DLT_NULL:
@@ -85,12 +79,12 @@ struct IpPayload {
 Expected<IpPayload, SegmentSkip> ipv4(std::span<const std::uint8_t> packet) {
     if (packet.size() < 20) return Unexpected{SegmentSkip::truncated};
     const std::size_t header = std::size_t{packet[0] & 0x0fu} * 4;
-    const std::size_t total = be16(packet, 2);
+    const std::size_t total = big_endian::load<std::uint16_t>(&packet[2]);
     if (header < 20 || total < header) return Unexpected{SegmentSkip::malformed};
     // TSO/GRO on the capturing host can leave total length 0 on big segments; then the frame is the packet.
     const std::size_t length = total == 0 ? packet.size() : total;
     if (packet.size() < length || packet.size() < header) return Unexpected{SegmentSkip::truncated};
-    const std::uint16_t fragment = be16(packet, 6);
+    const std::uint16_t fragment = big_endian::load<std::uint16_t>(&packet[6]);
     if ((fragment & 0x2000) != 0 || (fragment & 0x1fff) != 0) return Unexpected{SegmentSkip::ip_fragment};
     if (packet[9] != kIpProtocolTcp) return Unexpected{SegmentSkip::not_tcp};
     IpPayload p;
@@ -102,7 +96,7 @@ Expected<IpPayload, SegmentSkip> ipv4(std::span<const std::uint8_t> packet) {
 
 Expected<IpPayload, SegmentSkip> ipv6(std::span<const std::uint8_t> packet) {
     if (packet.size() < 40) return Unexpected{SegmentSkip::truncated};
-    const std::size_t length = 40 + std::size_t{be16(packet, 4)};
+    const std::size_t length = 40 + std::size_t{big_endian::load<std::uint16_t>(&packet[4])};
     if (packet.size() < length) return Unexpected{SegmentSkip::truncated};
     IpPayload p;
     p.source.v6 = p.destination.v6 = true;
@@ -174,9 +168,9 @@ Expected<TcpSegment, SegmentSkip> decode_tcp_segment(int dlt, std::span<const st
     if (tcp.size() < header) return Unexpected{SegmentSkip::truncated};
 
     TcpSegment s;
-    s.source = {ip->source, be16(tcp, 0)};
-    s.destination = {ip->destination, be16(tcp, 2)};
-    s.seq = be32(tcp, 4);
+    s.source = {ip->source, big_endian::load<std::uint16_t>(&tcp[0])};
+    s.destination = {ip->destination, big_endian::load<std::uint16_t>(&tcp[2])};
+    s.seq = big_endian::load<std::uint32_t>(&tcp[4]);
     s.flags = tcp[13];
     s.payload = tcp.subspan(header);
     return s;

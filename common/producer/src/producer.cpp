@@ -9,16 +9,11 @@
 #include "producer_messages.hpp"
 #include "wire/record.hpp"
 #include "wire/socket_path.hpp"
+#include "base/clock.hpp"
 
 namespace spicecap {
 
 namespace {
-
-std::uint64_t realtime_ns() noexcept {
-    timespec now;
-    ::clock_gettime(CLOCK_REALTIME, &now);
-    return static_cast<std::uint64_t>(now.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(now.tv_nsec);
-}
 
 const ProducerOptions& validated(const ProducerOptions& options) {
     if (options.name.empty() || options.name.size() > producer_detail::kMaxNameBytes) {
@@ -103,7 +98,7 @@ void Producer::record_spice(std::uint8_t direction, SpiceChannel channel, const 
     header.direction = static_cast<Direction>(direction);
     header.channel_type = channel.type;
     header.channel_id = channel.id;
-    header.timestamp_ns = timestamp_ns != 0 ? timestamp_ns : realtime_ns();
+    header.timestamp_ns = timestamp_ns != 0 ? timestamp_ns : wall_clock_ns();
     header.flags = impl_->channels.record_flags(channel);
     impl_->wake_sender_if(impl_->buffer.append_record(header, {static_cast<const std::uint8_t*>(data), size}));
 }
@@ -119,7 +114,7 @@ void Producer::record_usb(std::uint8_t direction, std::uint8_t link, const void*
     header.direction = static_cast<Direction>(direction);
     header.channel_type = 0;
     header.channel_id = link;
-    header.timestamp_ns = timestamp_ns != 0 ? timestamp_ns : realtime_ns();
+    header.timestamp_ns = timestamp_ns != 0 ? timestamp_ns : wall_clock_ns();
     impl_->wake_sender_if(impl_->buffer.append_record(header, {static_cast<const std::uint8_t*>(data), size}));
 }
 
