@@ -1,6 +1,8 @@
 // Typed parsing of HELLO, EVENT and REQUEST bodies (see hello.hpp).
 #include "hello.hpp"
 
+#include "wire/json_fields.hpp"
+
 namespace spicecap::daemon {
 
 namespace {
@@ -12,33 +14,8 @@ constexpr std::size_t kMaxLabelBytes = 256;
 
 Unexpected<std::string> bad(std::string message) { return Unexpected{std::move(message)}; }
 
-// The unsigned integer field `key` of `j` within [0, max]; nullopt if absent, error if mistyped.
-Expected<std::optional<std::uint64_t>, std::string> optional_uint(const json& j, const char* key, std::uint64_t max) {
-    auto it = j.find(key);
-    if (it == j.end()) return std::optional<std::uint64_t>{};
-    if (!it->is_number_integer() || (it->is_number_integer() && !it->is_number_unsigned() && it->get<std::int64_t>() < 0)) {
-        return bad(std::string("\"") + key + "\" must be an integer >= 0");
-    }
-    const auto value = it->get<std::uint64_t>();
-    if (value > max) return bad(std::string("\"") + key + "\" must be at most " + std::to_string(max));
-    return std::optional<std::uint64_t>{value};
-}
-
-Expected<std::uint64_t, std::string> required_uint(const json& j, const char* key, std::uint64_t max) {
-    auto v = optional_uint(j, key, max);
-    if (!v) return Unexpected{v.error()};
-    if (!v.value()) return bad(std::string("missing \"") + key + "\"");
-    return **v;
-}
-
-Expected<std::optional<std::string>, std::string> optional_string(const json& j, const char* key, std::size_t max_bytes) {
-    auto it = j.find(key);
-    if (it == j.end()) return std::optional<std::string>{};
-    if (!it->is_string()) return bad(std::string("\"") + key + "\" must be a string");
-    auto s = it->get<std::string>();
-    if (s.size() > max_bytes) return bad(std::string("\"") + key + "\" is longer than " + std::to_string(max_bytes) + " bytes");
-    return std::optional<std::string>{std::move(s)};
-}
+using json_fields::optional_string;
+using json_fields::optional_uint;
 
 Expected<Hello, std::string> parse_subscriber(const json& j) {
     SubscriberHello hello;
@@ -117,53 +94,12 @@ Expected<Hello, std::string> parse_hello(std::string_view body) {
 }
 
 Expected<ProducerEvent, std::string> parse_producer_event(std::string_view body) {
-    ProducerEvent event;
-    event.json = json::parse(body, nullptr, false);
-    if (!event.json.is_object()) return bad("EVENT body is not a JSON object");
-    auto name_it = event.json.find("event");
-    if (name_it == event.json.end() || !name_it->is_string()) return bad("EVENT needs \"event\" (a string)");
-    const std::string name = name_it->get<std::string>();
-
-    if (name == "channel_opened" || name == "channel_closed") {
-        ChannelEvent ch;
-        ch.opened = name == "channel_opened";
-        auto kind_it = event.json.find("kind");
-        if (kind_it == event.json.end() || !kind_it->is_string()) return bad(name + " needs \"kind\"");
-        auto kind = stream_kind_from_name(kind_it->get<std::string>());
-        if (!kind) return bad(name + ": unknown kind \"" + kind_it->get<std::string>() + "\"");
-        ch.kind = *kind;
-        auto type = required_uint(event.json, "channel_type", 255);
-        if (!type) return bad(name + ": " + type.error());
-        auto id = required_uint(event.json, "channel_id", 255);
-        if (!id) return bad(name + ": " + id.error());
-        ch.channel_type = static_cast<std::uint8_t>(*type);
-        ch.channel_id = static_cast<std::uint8_t>(*id);
-        if (ch.kind == StreamKind::spice && !spice_channel_name(ch.channel_type)) {
-            return bad(name + ": SPICE channel_type " + std::to_string(*type) + " is outside 1..11");
-        }
-        if (ch.kind == StreamKind::usb_vsock && ch.channel_type != 0) return bad(name + ": usbvsock channel_type must be 0");
-        if (ch.opened && ch.kind == StreamKind::spice) {
-            auto header = optional_string(event.json, "header", 8);
-            if (!header) return bad(name + ": " + header.error());
-            ch.header = header.value().value_or("mini");
-            if (ch.header != "mini" && ch.header != "full") return bad(name + ": \"header\" must be \"mini\" or \"full\"");
-        }
-        event.what = ch;
-        return event;
-    }
-    if (name == "producer_stats") {
-        ProducerStatsEvent stats;
-        auto records = required_uint(event.json, "dropped_records", UINT64_MAX);
-        if (!records) return bad(name + ": " + records.error());
-        auto bytes = required_uint(event.json, "dropped_bytes", UINT64_MAX);
-        if (!bytes) return bad(name + ": " + bytes.error());
-        stats.dropped_records = *records;
-        stats.dropped_bytes = *bytes;
-        event.what = stats;
-        return event;
-    }
-    event.what = UnknownEvent{name};
-    return event;
+    ProducerEvent parsed;
+    parsed.json = json::parse(body, nullptr, false);
+    auto event = event_from_json(parsed.json);
+    if (!event) return Unexpected{event.error()};
+    parsed.event = std::move(*event);
+    return parsed;
 }
 
 Expected<std::string, std::string> parse_request(std::string_view body) {

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/expected.hpp"
+#include "wire/events.hpp"
 #include "wire/record.hpp"
 
 namespace spicecap::daemon {
@@ -52,33 +53,10 @@ using Hello = std::variant<ProducerHello, SubscriberHello, ControlHello>;
 /// Parses a HELLO body (already known to be a JSON object).
 Expected<Hello, std::string> parse_hello(std::string_view body);
 
-/// A producer's channel_opened or channel_closed event.
-struct ChannelEvent {
-    /// True for channel_opened.
-    bool opened = false;
-    /// The channel's kind, type and id.
-    StreamKind kind = StreamKind::spice;
-    std::uint8_t channel_type = 0;
-    std::uint8_t channel_id = 0;
-    /// channel_opened: the SPICE header mode, "mini" or "full".
-    std::string header = "mini";
-};
-
-/// A producer's producer_stats event.
-struct ProducerStatsEvent {
-    /// Records and bytes the producer dropped since its previous producer_stats.
-    std::uint64_t dropped_records = 0;
-    std::uint64_t dropped_bytes = 0;
-};
-
-/// An event the daemon does not know (ignored).
-struct UnknownEvent {
-    std::string name;
-};
-
-/// A parsed producer EVENT together with its JSON (forwarded with fields added).
+/// A producer's EVENT: what it says (wire/events.hpp) and its JSON, which subscribers get as the producer
+/// wrote it, with "session" and "timestamp_ns" added (docs/protocol.md §7.3).
 struct ProducerEvent {
-    std::variant<ChannelEvent, ProducerStatsEvent, UnknownEvent> what;
+    Event event;
     nlohmann::json json;
 };
 

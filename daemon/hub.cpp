@@ -35,20 +35,10 @@ Expected<Session*, std::string> Hub::open_session(const ProducerHello& hello) {
 void Hub::close_session(Session& session) {
     const std::uint64_t now = wall_clock_ns();
     for (auto& [key, ch] : session.channels) {
-        preamble_bytes_ -= ch.preamble_bytes();
         ch.clear_preamble();
         if (!ch.open) continue;
-        ChannelEvent closed;
-        closed.kind = ch.kind;
-        closed.channel_type = ch.channel_type;
-        closed.channel_id = ch.channel_id;
-        log_event(session, &closed,
-                  {{"event", "channel_closed"},
-                   {"kind", stream_kind_name(ch.kind)},
-                   {"channel_type", ch.channel_type},
-                   {"channel_id", ch.channel_id},
-                   {"reason", "producer disconnected"}},
-                  now);
+        const Event closed{ChannelClosed{ch.kind, ch.channel_type, ch.channel_id, "producer disconnected"}};
+        log_event(session, &ch, event_to_json(closed), now);
         ch.open = false;
     }
     sessions_.close(session, now);
@@ -65,9 +55,7 @@ Expected<Ok, std::string> Hub::ingest_record(Session& session, const FrameView& 
 
     ChannelState& ch = session.channel(header.kind, header.channel_type, header.channel_id);
     ch.open = true;
-    const std::size_t link_bytes_before = ch.link_frames.size();
     const bool link_stage = ch.link_stage_takes(header.direction, payload);
-    preamble_bytes_ -= link_bytes_before - ch.link_frames.size();  // a new "REDQ" restarted the stage
 
     EntryHead head;
     head.frame_bytes = static_cast<std::uint32_t>(frame.encoded.size());
@@ -86,20 +74,11 @@ Expected<Ok, std::string> Hub::ingest_record(Session& session, const FrameView& 
     header.encode_to(out + kFramePrefixBytes);
     if (!payload.empty()) std::memcpy(out + kFramePrefixBytes + RecordHeader::kSize, payload.data(), payload.size());
 
-    if (link_stage) {
-        const std::size_t size = frame.encoded.size();
-        if (ch.link_frames.size() + size <= kMaxLinkStageBytes && preamble_bytes_ + size <= kMaxPreambleBytesTotal) {
-            ch.link_frames.insert(ch.link_frames.end(), out, out + size);
-            ch.link_end_position = position;
-            preamble_bytes_ += size;
-        } else {
-            log(LogLevel::warning, "session ", session.id, ": link stage of ",
-                stream_kind_name(ch.kind), " channel ", int(ch.channel_type), ":", int(ch.channel_id),
-                " is too large to keep for late subscribers; they will not see it");
-            preamble_bytes_ -= ch.link_frames.size();
-            ByteBuffer().swap(ch.link_frames);
-            ch.link_stage = LinkStage::none;
-        }
+    if (link_stage && !ch.preamble.keep_link_frame({out, frame.encoded.size()}, position)) {
+        log(LogLevel::warning, "session ", session.id, ": link stage of ", stream_kind_name(ch.kind), " channel ",
+            int(ch.channel_type), ":", int(ch.channel_id),
+            " is too large to keep for late subscribers; they will not see it");
+        ch.link_stage = LinkStage::none;
     }
 
     ch.records += 1;
@@ -111,7 +90,8 @@ Expected<Ok, std::string> Hub::ingest_record(Session& session, const FrameView& 
     return Ok{};
 }
 
-void Hub::log_event(Session& session, const ChannelEvent* channel, nlohmann::json json, std::uint64_t now_ns) {
+std::pair<std::span<const std::uint8_t>, std::uint64_t> Hub::log_event(Session& session, const ChannelState* channel,
+                                                                    nlohmann::json json, std::uint64_t now_ns) {
     json["session"] = session.id;
     json["timestamp_ns"] = now_ns;
     const std::string text = json.dump();
@@ -130,43 +110,33 @@ void Hub::log_event(Session& session, const ChannelEvent* channel, nlohmann::jso
     scratch_.clear();
     append_frame(scratch_, FrameType::event, std::string_view(text));
     std::memcpy(out, scratch_.data(), scratch_.size());
-
-    if (channel != nullptr && channel->opened) {
-        ChannelState& ch = session.channel(channel->kind, channel->channel_type, channel->channel_id);
-        preamble_bytes_ -= ch.opened_event.size();
-        ch.opened_event.clear();
-        if (preamble_bytes_ + scratch_.size() <= kMaxPreambleBytesTotal) {
-            ch.opened_event = scratch_;
-            ch.opened_event_position = position;
-            preamble_bytes_ += scratch_.size();
-        }
-    }
+    return {{out, scratch_.size()}, position};
 }
 
 Expected<Ok, std::string> Hub::ingest_event(Session& session, const FrameView& frame, std::uint64_t now_ns,
                                             std::string* unknown_event) {
-    auto event = parse_producer_event(frame.text());
-    if (!event) return Unexpected{"bad EVENT: " + event.error()};
-    if (auto* channel = std::get_if<ChannelEvent>(&event->what)) {
-        ChannelState& ch = session.channel(channel->kind, channel->channel_type, channel->channel_id);
-        if (channel->opened) {
-            ch.open = true;
-            if (channel->kind == StreamKind::spice) ch.header = channel->header;
-            log_event(session, channel, std::move(event->json), now_ns);
-        } else {
-            log_event(session, channel, std::move(event->json), now_ns);
-            ch.open = false;
-            preamble_bytes_ -= ch.preamble_bytes();
-            ch.clear_preamble();
-        }
-    } else if (auto* stats = std::get_if<ProducerStatsEvent>(&event->what)) {
-        session.producer_dropped_records += stats->dropped_records;
-        session.producer_dropped_bytes += stats->dropped_bytes;
-        totals_.producer_dropped_records += stats->dropped_records;
-        totals_.producer_dropped_bytes += stats->dropped_bytes;
-        log_event(session, nullptr, std::move(event->json), now_ns);
+    auto parsed = parse_producer_event(frame.text());
+    if (!parsed) return Unexpected{"bad EVENT: " + parsed.error()};
+    const Event& event = parsed->event;
+    if (const auto* opened = std::get_if<ChannelOpened>(&event.what)) {
+        ChannelState& ch = session.channel(opened->kind, opened->channel_type, opened->channel_id);
+        ch.open = true;
+        if (opened->kind == StreamKind::spice) ch.header = opened->header == HeaderMode::full ? "full" : "mini";
+        const auto [logged, position] = log_event(session, &ch, std::move(parsed->json), now_ns);
+        ch.preamble.keep_opened_event(logged, position);
+    } else if (const auto* closed = std::get_if<ChannelClosed>(&event.what)) {
+        ChannelState& ch = session.channel(closed->kind, closed->channel_type, closed->channel_id);
+        log_event(session, &ch, std::move(parsed->json), now_ns);
+        ch.open = false;
+        ch.clear_preamble();
+    } else if (const auto* drops = std::get_if<ProducerDrops>(&event.what)) {
+        session.producer_dropped_records += drops->dropped_records;
+        session.producer_dropped_bytes += drops->dropped_bytes;
+        totals_.producer_dropped_records += drops->dropped_records;
+        totals_.producer_dropped_bytes += drops->dropped_bytes;
+        log_event(session, nullptr, std::move(parsed->json), now_ns);
     } else if (unknown_event != nullptr) {
-        *unknown_event = std::get<UnknownEvent>(event->what).name;
+        *unknown_event = std::get<UnknownEvent>(event.what).name;
     }
     return Ok{};
 }

@@ -6,7 +6,9 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -76,7 +78,11 @@ public:
     std::size_t subscriber_count() const noexcept { return subscribers_.size(); }
 
 private:
-    void log_event(Session& session, const ChannelEvent* channel, nlohmann::json json, std::uint64_t now_ns);
+    /// Appends an EVENT frame to the log: `json` stamped with the session and `now_ns`. `channel`: the
+    /// channel the event is about (subscribers selecting channels see it), or none. Returns the logged
+    /// frame (valid until the next append) and its log position.
+    std::pair<std::span<const std::uint8_t>, std::uint64_t> log_event(Session& session, const ChannelState* channel,
+                                                                      nlohmann::json json, std::uint64_t now_ns);
 
     DaemonLimits limits_;
     std::string socket_path_;
@@ -87,11 +93,7 @@ private:
     std::vector<std::shared_ptr<Subscriber>> subscribers_;
     std::uint32_t next_subscriber_id_ = 1;
     std::size_t other_connections_ = 0;
-    std::size_t preamble_bytes_ = 0;  // link stages and opened events kept, all channels
     ByteBuffer scratch_;
 };
-
-/// Most link-stage and channel_opened bytes kept for all channels together.
-inline constexpr std::size_t kMaxPreambleBytesTotal = 16 * 1024 * 1024;
 
 }  // namespace spicecap::daemon

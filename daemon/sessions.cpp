@@ -11,7 +11,7 @@ namespace spicecap::daemon {
 bool ChannelState::link_stage_takes(Direction direction, std::span<const std::uint8_t> payload) {
     if (kind != StreamKind::spice) return false;
     if (direction == Direction::client_to_server && starts_with_spice_magic(payload)) {
-        link_frames.clear();
+        preamble.restart_link_stage();
         link_stage = LinkStage::partial;
         link_server_records = 0;
         return true;
@@ -21,16 +21,47 @@ bool ChannelState::link_stage_takes(Direction direction, std::span<const std::ui
     return true;
 }
 
-std::uint64_t ChannelState::preamble_end_position() const noexcept {
+bool ChannelPreamble::keep_opened_event(std::span<const std::uint8_t> frame, std::uint64_t position) {
+    release(opened_event_);
+    if (budget_->used_ + frame.size() > budget_->limit_) return false;
+    opened_event_.assign(frame.begin(), frame.end());
+    opened_event_position_ = position;
+    budget_->used_ += frame.size();
+    return true;
+}
+
+void ChannelPreamble::restart_link_stage() noexcept { release(link_frames_); }
+
+bool ChannelPreamble::keep_link_frame(std::span<const std::uint8_t> frame, std::uint64_t position) {
+    if (link_frames_.size() + frame.size() > kMaxLinkStageBytes || budget_->used_ + frame.size() > budget_->limit_) {
+        release(link_frames_);
+        return false;
+    }
+    link_frames_.insert(link_frames_.end(), frame.begin(), frame.end());
+    link_end_position_ = position;
+    budget_->used_ += frame.size();
+    return true;
+}
+
+void ChannelPreamble::clear() noexcept {
+    release(opened_event_);
+    release(link_frames_);
+}
+
+std::uint64_t ChannelPreamble::end_position() const noexcept {
     std::uint64_t end = 0;
-    if (!opened_event.empty()) end = opened_event_position;
-    if (!link_frames.empty()) end = std::max(end, link_end_position);
+    if (!opened_event_.empty()) end = opened_event_position_;
+    if (!link_frames_.empty()) end = std::max(end, link_end_position_);
     return end;
 }
 
+void ChannelPreamble::release(ByteBuffer& copy) noexcept {
+    budget_->used_ -= copy.size();
+    ByteBuffer().swap(copy);
+}
+
 void ChannelState::clear_preamble() noexcept {
-    ByteBuffer().swap(opened_event);
-    ByteBuffer().swap(link_frames);
+    preamble.clear();
     link_stage = LinkStage::none;
     link_server_records = 0;
 }
@@ -38,7 +69,7 @@ void ChannelState::clear_preamble() noexcept {
 ChannelState& Session::channel(StreamKind kind, std::uint8_t channel_type, std::uint8_t channel_id) {
     const std::uint32_t key = channel_key(static_cast<std::uint8_t>(kind), channel_type, channel_id);
     if (last_channel_ != nullptr && last_key_ == key) return *last_channel_;
-    auto [it, inserted] = channels.try_emplace(key);
+    auto [it, inserted] = channels.try_emplace(key, *budget_);
     if (inserted) {
         it->second.kind = kind;
         it->second.channel_type = channel_type;
@@ -82,7 +113,7 @@ nlohmann::json Session::to_json() const {
 }
 
 Session& SessionRegistry::open(std::string name, std::string label, std::int64_t pid, std::uint64_t now_ns) {
-    auto session = std::make_unique<Session>();
+    auto session = std::make_unique<Session>(budget_);
     session->id = next_id_++;
     if (next_id_ == 0) next_id_ = 1;  // after 4 billion sessions; ids of live sessions are never reused
     session->name = std::move(name);

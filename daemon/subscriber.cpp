@@ -43,16 +43,18 @@ void Subscriber::start(const RecordLog& log, const SessionRegistry& sessions, st
     cursor_ = history_start;
     for (const auto& [id, session] : sessions.active()) {
         for (const auto& [key, ch] : session->channels) {
-            if (!ch.open || ch.preamble_bytes() == 0) continue;
+            if (!ch.open || ch.preamble.bytes() == 0) continue;
             EntryHead probe;
             probe.session = id;
             probe.kind = static_cast<std::uint8_t>(ch.kind);
             probe.channel_type = ch.channel_type;
             probe.channel_id = ch.channel_id;
             if (!selects(probe)) continue;
-            pending_.insert(pending_.end(), ch.opened_event.begin(), ch.opened_event.end());
-            pending_.insert(pending_.end(), ch.link_frames.begin(), ch.link_frames.end());
-            const std::uint64_t end = ch.preamble_end_position();
+            const ByteBuffer& opened = ch.preamble.opened_event();
+            const ByteBuffer& link = ch.preamble.link_frames();
+            pending_.insert(pending_.end(), opened.begin(), opened.end());
+            pending_.insert(pending_.end(), link.begin(), link.end());
+            const std::uint64_t end = ch.preamble.end_position();
             if (end >= cursor_) {
                 preamble_end_[stream_key(probe) >> 8] = end;
                 last_preamble_end_ = std::max(last_preamble_end_, end);

@@ -15,7 +15,4 @@ std::string dlts_text(const ExtcapOptions& options);
 /// The `arg {...}` and `value {...}` lines of the options dialog of the interface in `options`.
 std::string config_text(const ExtcapOptions& options);
 
-/// The number of the session selector in config_text (reload answers refer to it).
-inline constexpr int kSessionArgNumber = 2;
-
 }  // namespace spicecap::extcap

@@ -1,47 +1,22 @@
 // Argument table of spicecap-extcap.
 #include "extcap_options.hpp"
 
-#include <charconv>
 #include <functional>
 #include <map>
-#include <sstream>
 
 #include "wire/record.hpp"
-#include "spice/spice_channel.hpp"
 
 namespace spicecap::extcap {
 namespace {
 
-template <class Int>
-Expected<Int, std::string> parse_integer(const std::string& name, const std::string& text, long long min,
-                                         long long max) {
-    long long value = 0;
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc{} || end != text.data() + text.size() || value < min || value > max) {
-        return Unexpected{name + " takes a whole number from " + std::to_string(min) + " to " + std::to_string(max) +
-                          ", not '" + text + "'"};
-    }
-    return static_cast<Int>(value);
+// A capture option of the shared table (the dialog's options), by its "--name"; the filter comes from
+// Wireshark as --extcap-capture-filter instead.
+const capture::CaptureOption* capture_option(const std::string& name) {
+    if (!name.starts_with("--") || name == "--filter") return nullptr;
+    return capture::find_capture_option(std::string_view(name).substr(2));
 }
 
-Expected<std::vector<std::uint8_t>, std::string> parse_channels(const std::string& text) {
-    std::vector<std::uint8_t> channels;
-    std::stringstream list(text);
-    std::string name;
-    while (std::getline(list, name, ',')) {
-        if (name.empty()) continue;
-        const auto type = spice_channel_type_from_name(name);
-        if (!type) {
-            std::string known;
-            for (std::uint8_t t = 1; t <= kMaxSpiceChannelType; ++t) known += (t > 1 ? ", " : "") + std::string(*spice_channel_name(t));
-            return Unexpected{"--channels: unknown SPICE channel '" + name + "' (known: " + known + ")"};
-        }
-        channels.push_back(*type);
-    }
-    return channels;
-}
-
-// Each option: does it take a value, and what to do with it.
+// The extcap's own options: does it take a value, and what to do with it.
 struct OptionRule {
     bool takes_value;
     std::function<Expected<Ok, std::string>(ExtcapOptions&, const std::string&)> apply;
@@ -77,7 +52,7 @@ const std::map<std::string, OptionRule>& option_table() {
          }}},
         {"--capture", {false, [](ExtcapOptions& o, const std::string&) { return set_action(o, Action::capture); }}},
         {"--extcap-capture-filter", {true, [](ExtcapOptions& o, const std::string& v) {
-             o.capture_filter = v;
+             o.capture.filter = v;
              if (o.action == Action::help) o.action = Action::validate_filter;
              return Expected<Ok, std::string>(Ok{});
          }}},
@@ -97,49 +72,6 @@ const std::map<std::string, OptionRule>& option_table() {
              o.control_out = v;
              return Expected<Ok, std::string>(Ok{});
          }}},
-        {"--socket", {true, [](ExtcapOptions& o, const std::string& v) {
-             o.socket = v;
-             return Expected<Ok, std::string>(Ok{});
-         }}},
-        {"--channels", {true, [](ExtcapOptions& o, const std::string& v) -> Expected<Ok, std::string> {
-             auto channels = parse_channels(v);
-             if (!channels) return Unexpected{channels.error()};
-             o.channels = std::move(*channels);
-             return Ok{};
-         }}},
-        {"--session", {true, [](ExtcapOptions& o, const std::string& v) -> Expected<Ok, std::string> {
-             if (v.empty() || v == "all") {
-                 o.session.reset();
-                 return Ok{};
-             }
-             auto id = parse_integer<std::uint32_t>("--session", v, 1, 0xffffffffLL);
-             if (!id) return Unexpected{id.error() + " (or 'all')"};
-             o.session = *id;
-             return Ok{};
-         }}},
-        {"--history", {true, [](ExtcapOptions& o, const std::string& v) -> Expected<Ok, std::string> {
-             auto s = parse_integer<std::uint32_t>("--history", v, 0, 86400);
-             if (!s) return Unexpected{s.error()};
-             o.history_seconds = *s;
-             return Ok{};
-         }}},
-        {"--server-port", {true, [](ExtcapOptions& o, const std::string& v) -> Expected<Ok, std::string> {
-             auto p = parse_integer<std::uint16_t>("--server-port", v, 1, 65535);
-             if (!p) return Unexpected{p.error()};
-             o.server_port = *p;
-             return Ok{};
-         }}},
-        {"--handshake", {false, [](ExtcapOptions& o, const std::string& v) -> Expected<Ok, std::string> {
-             // A boolflag: present means true; "--handshake=false" is accepted for people typing it.
-             o.handshake = !(v == "false" || v == "0" || v == "no");
-             return Ok{};
-         }}},
-        {"--link-type", {true, [](ExtcapOptions& o, const std::string& v) -> Expected<Ok, std::string> {
-             auto t = parse_integer<int>("--link-type", v, 147, 162);
-             if (!t) return Unexpected{t.error() + " (LINKTYPE_USER0..USER15)"};
-             o.vsock_link_type = *t;
-             return Ok{};
-         }}},
         {"--log-level", {true, [](ExtcapOptions& o, const std::string& v) {
              o.log_level = v;
              return Expected<Ok, std::string>(Ok{});
@@ -156,6 +88,10 @@ const std::map<std::string, OptionRule>& option_table() {
 
 Expected<ExtcapOptions, std::string> parse_extcap_options(const std::vector<std::string>& args) {
     ExtcapOptions options;
+    // Wireshark passes a boolflag only when it is on.
+    for (const auto& option : capture::capture_option_table()) {
+        if (option.kind == capture::ValueKind::flag) (void)capture::apply_capture_option(options.capture, option, "false");
+    }
     const auto& table = option_table();
     for (std::size_t i = 0; i < args.size(); ++i) {
         std::string name = args[i];
@@ -163,6 +99,19 @@ Expected<ExtcapOptions, std::string> parse_extcap_options(const std::vector<std:
         if (const auto eq = name.find('='); name.rfind("--", 0) == 0 && eq != std::string::npos) {
             inline_value = name.substr(eq + 1);
             name.resize(eq);
+        }
+        if (const auto* option = capture_option(name)) {
+            std::string value;
+            if (inline_value) {
+                value = *inline_value;
+            } else if (option->kind != capture::ValueKind::flag) {
+                if (i + 1 >= args.size()) return Unexpected{name + " needs a value"};
+                value = args[++i];
+            }
+            if (auto applied = capture::apply_capture_option(options.capture, *option, value); !applied) {
+                return Unexpected{applied.error()};
+            }
+            continue;
         }
         const auto rule = table.find(name);
         if (rule == table.end()) {
@@ -190,6 +139,7 @@ Expected<ExtcapOptions, std::string> parse_extcap_options(const std::vector<std:
                               ? std::string("--extcap-interface is required (spice or usbvsock)")
                               : "unknown interface '" + options.interface + "' (this extcap offers spice and usbvsock)"};
     }
+    options.capture.kind = options.interface == kVsockInterface ? StreamKind::usb_vsock : StreamKind::spice;
     if (options.action == Action::capture && options.fifo.empty()) {
         return Unexpected{std::string("--capture needs --fifo PATH (Wireshark passes it; for a test use a file path)")};
     }
@@ -197,7 +147,7 @@ Expected<ExtcapOptions, std::string> parse_extcap_options(const std::vector<std:
 }
 
 std::string extcap_usage() {
-    return "spicecap-extcap " SPICECAP_VERSION
+    return std::string("spicecap-extcap " SPICECAP_VERSION)+
            " - Wireshark extcap for live SPICE and USB vsock capture from spicecapd\n"
            "\n"
            "Wireshark runs this program; you normally do not. Register it with `spicecap install`, then pick\n"
@@ -211,15 +161,8 @@ std::string extcap_usage() {
            "  --capture --extcap-interface IF --fifo PATH       capture into PATH\n"
            "      [--extcap-capture-filter F] [--extcap-control-in P --extcap-control-out P]\n"
            "\n"
-           "Capture options:\n"
-           "  --socket PATH        daemon socket (default: $SPICECAP_SOCKET, $XDG_RUNTIME_DIR/spicecap/spicecapd.sock,\n"
-           "                       else /tmp/spicecap-$UID/spicecapd.sock)\n"
-           "  --channels LIST      SPICE channels, comma separated (main,display,inputs,cursor,...); default all\n"
-           "  --session ID|all     one producer session; default all\n"
-           "  --history SECONDS    replay this much history first; default 0\n"
-           "  --server-port PORT   TCP port of the synthesized SPICE server; default 5930\n"
-           "  --handshake          synthesize TCP SYN and FIN exchanges\n"
-           "  --link-type DLT      USB vsock link type, 147..162 (USER0..USER15); default 147\n"
+           "Capture options (the options dialog):\n" +
+           capture::capture_options_usage(std::nullopt, capture::OptionSyntax::extcap) +
            "  --log-level LEVEL    error, warning, message, info, debug; default message\n"
            "  --log-file PATH      log here instead of stderr\n"
            "  --help, --version\n";

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "base/expected.hpp"
+#include "capture/capture_options.hpp"
 
 namespace spicecap::extcap {
 
@@ -36,28 +37,16 @@ struct ExtcapOptions {
     std::string wireshark_version;
     /// --fifo: where the pcap stream goes.
     std::string fifo;
-    /// --extcap-capture-filter: BPF expression applied to the synthesized frames.
-    std::string capture_filter;
     /// --extcap-control-in / --extcap-control-out: the toolbar pipes, when Wireshark offers them.
     std::string control_in;
     std::string control_out;
     /// --extcap-reload-option: which selector to refill.
     std::string reload_option;
 
-    /// --socket: the daemon's socket; empty = the default rule (SPICECAP_SOCKET, XDG_RUNTIME_DIR, /tmp).
-    std::string socket;
-    /// --channels main,display,...: SPICE channel types to capture; empty = all.
-    std::vector<std::uint8_t> channels;
-    /// --session ID|all: one producer session, or every session.
-    std::optional<std::uint32_t> session;
-    /// --history SECONDS: replay this much history before going live.
-    std::uint32_t history_seconds = 0;
-    /// --server-port PORT: the TCP port of the synthesized SPICE server.
-    std::uint16_t server_port = 5930;
-    /// --handshake: emit synthetic SYN/SYN-ACK/ACK and FIN exchanges.
-    bool handshake = false;
-    /// --link-type DLT: the link type of USB vsock records (USER0..USER15 = 147..162).
-    int vsock_link_type = 147;
+    /// The capture options of our dialog (common/capture/capture_options.hpp), with the interface's kind and
+    /// --extcap-capture-filter as the filter. Wireshark passes a boolflag only when it is on, so a flag
+    /// that is absent here is off.
+    capture::CaptureOptions capture;
     /// --log-level / --log-file: diagnostics (stderr by default; Wireshark keeps only 1 KiB of it).
     std::string log_level = "message";
     std::string log_file;

@@ -52,9 +52,7 @@ int main(int argc, char** argv) {
             return 0;
         case Action::validate_filter: {
             // Wireshark reads stdout: empty means valid, otherwise the first line is the error.
-            auto filter = BpfFilter::compile(options.capture_filter,
-                                             options.interface == kSpiceInterface ? kLinkTypeEthernet
-                                                                                  : options.vsock_link_type);
+            auto filter = BpfFilter::compile(options.capture.filter, options.capture.pcap_link_type());
             if (!filter) std::printf("%s\n", filter.error().c_str());
             return 0;
         }

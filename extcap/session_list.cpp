@@ -5,7 +5,6 @@
 
 #include "extcap_discovery.hpp"
 #include "client/control_client.hpp"
-#include "wire/socket_path.hpp"
 
 namespace spicecap::extcap {
 namespace {
@@ -21,9 +20,9 @@ std::string escape_value(std::string text) {
 }  // namespace
 
 std::string session_values_text(const ExtcapOptions& options, Log& log) {
-    const auto arg = std::to_string(kSessionArgNumber);
+    const auto arg = std::to_string(capture::find_capture_option("session")->dialog_number);
     std::string out = "value {arg=" + arg + "}{value=all}{display=All sessions}{default=true}\n";
-    const auto path = socket_path(options.socket.empty() ? std::nullopt : std::optional<std::string_view>(options.socket));
+    const auto path = options.capture.socket_path();
     // The options dialog waits for this answer: a daemon that does not answer quickly gets none.
     ControlClient client;
     if (auto connected = client.connect(path.string(), 2000); !connected) {

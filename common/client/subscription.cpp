@@ -83,36 +83,54 @@ void Subscription::close() {
     socket_.close(ignored);
 }
 
+void Subscription::end(const std::string& why) {
+    closed_ = true;
+    handler_->on_end(why);
+}
+
+bool Subscription::deliver(const FrameView& frame) {
+    // Anything the daemon sends that breaks the protocol ends the subscription the same way: the stream
+    // cannot be trusted past it (a wrong record would decode as garbage; a lost drop or event would leave
+    // sequence numbers or channel state wrong without a word).
+    switch (frame.type) {
+        case FrameType::record: {
+            auto record = Record::parse(frame.body);
+            if (!record) {
+                end("spicecapd sent an invalid RECORD: " + record.error().message);
+                return false;
+            }
+            handler_->on_record(*record);
+            return true;
+        }
+        case FrameType::drop: {
+            auto notice = DropNotice::parse(frame.body);
+            if (!notice) {
+                end("spicecapd sent an invalid DROP: " + notice.error().message);
+                return false;
+            }
+            handler_->on_drop(*notice);
+            return true;
+        }
+        case FrameType::event: {
+            auto event = parse_event(frame.text());
+            if (!event) {
+                end("spicecapd sent an invalid EVENT: " + event.error());
+                return false;
+            }
+            if (!std::holds_alternative<UnknownEvent>(event->what)) handler_->on_event(*event);
+            return true;
+        }
+        default:
+            return true;  // nothing else is meant for subscribers; ignored as the protocol says
+    }
+}
+
 void Subscription::read_more() {
     for (;;) {
         auto next = decoder_.next();
-        if (!next) {
-            closed_ = true;
-            handler_->on_end("spicecapd sent an invalid frame: " + next.error().message);
-            return;
-        }
+        if (!next) return end("spicecapd sent an invalid frame: " + next.error().message);
         if (!*next) break;
-        const FrameView& frame = **next;
-        switch (frame.type) {
-            case FrameType::record:
-                if (auto record = Record::parse(frame.body)) {
-                    handler_->on_record(*record);
-                } else {
-                    closed_ = true;
-                    handler_->on_end("spicecapd sent an invalid record: " + record.error().message);
-                    return;
-                }
-                break;
-            case FrameType::drop:
-                if (auto notice = DropNotice::parse(frame.body)) handler_->on_drop(*notice);
-                break;
-            case FrameType::event:
-                handler_->on_event(nlohmann::json::parse(frame.text(), nullptr, false));
-                break;
-            default:
-                break;  // nothing else is meant for subscribers; ignore it as the protocol says
-        }
-        if (closed_) return;
+        if (!deliver(**next) || closed_) return;
     }
     asio::error_code ec;
     if (socket_.available(ec) == 0) {

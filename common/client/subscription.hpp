@@ -14,6 +14,7 @@
 
 #include "base/expected.hpp"
 #include "wire/frame.hpp"
+#include "wire/events.hpp"
 #include "wire/record.hpp"
 
 namespace spicecap {
@@ -39,10 +40,12 @@ public:
     virtual ~SubscriptionHandler() = default;
     virtual void on_record(const Record& record) = 0;
     virtual void on_drop(const DropNotice& notice) = 0;
-    virtual void on_event(const nlohmann::json& event) = 0;
+    /// An event the protocol defines (unknown ones are ignored, as docs/protocol.md §7.3 says).
+    virtual void on_event(const Event& event) = 0;
     /// Everything the daemon had sent so far is handled: the moment to flush output.
     virtual void on_idle() = 0;
-    /// The subscription ended: the daemon went away or sent something invalid (never called after close()).
+    /// The subscription ended: the daemon went away, or sent something that breaks the protocol (an invalid
+    /// frame, RECORD, DROP or EVENT: one sentence says which). Never called after close().
     virtual void on_end(const std::string& why) = 0;
 };
 
@@ -64,6 +67,9 @@ public:
 private:
     explicit Subscription(asio::io_context& io);
     void read_more();
+    /// Hands one frame to the handler; false (after on_end) if it breaks the protocol.
+    bool deliver(const FrameView& frame);
+    void end(const std::string& why);
 
     asio::local::stream_protocol::socket socket_;
     FrameDecoder decoder_;

@@ -1,9 +1,6 @@
 // SPICE records -> synthesized TCP frames for one capture.
 #include "pcap/spice_frames.hpp"
 
-#include <algorithm>
-#include <cstring>
-
 #include "spice/spice_link_stage.hpp"
 
 namespace spicecap {
@@ -18,18 +15,11 @@ bool starts_link_stage(const Record& r) {
 
 SpiceFrameEncoder::SpiceFrameEncoder(SpiceFrameOptions options) : options_(options) {}
 
-std::uint32_t SpiceFrameEncoder::session_index(std::uint32_t session) {
-    const auto [it, inserted] =
-        session_indexes_.try_emplace(session, static_cast<std::uint32_t>(session_indexes_.size()));
-    return it->second;
-}
-
-SpiceFrameEncoder::Stream& SpiceFrameEncoder::stream(std::uint32_t session, std::uint8_t channel_type,
-                                           std::uint8_t channel_id) {
-    const StreamKey key{session, channel_type, channel_id};
+SpiceFrameEncoder::Stream& SpiceFrameEncoder::stream(const SpiceStreamKey& key) {
     auto it = streams_.find(key);
     if (it == streams_.end()) {
-        const auto endpoints = spice_endpoints(session_index(session), channel_type, channel_id, options_.server_port);
+        const auto endpoints =
+            spice_endpoints(session_index(key.session), key.channel_type, key.channel_id, options_.server_port);
         it = streams_
                  .emplace(key, Stream{TcpStreamSynthesizer(endpoints, TcpSynthOptions{.handshake = options_.handshake})})
                  .first;
@@ -37,10 +27,10 @@ SpiceFrameEncoder::Stream& SpiceFrameEncoder::stream(std::uint32_t session, std:
     return it->second;
 }
 
-void SpiceFrameEncoder::record(const Record& record, const FrameSink& sink) {
+void SpiceFrameEncoder::encode(const Record& record, const FrameSink& sink) {
     const RecordHeader& h = record.header;
     if (h.kind != StreamKind::spice) return;
-    Stream& s = stream(h.session, h.channel_type, h.channel_id);
+    Stream& s = stream({h.session, h.channel_type, h.channel_id});
     if (s.fresh) {
         s.fresh = false;
         if (!starts_link_stage(record)) {
@@ -69,21 +59,21 @@ void SpiceFrameEncoder::drop(const DropNotice& notice) {
     it->second.tcp.skip(w.direction, notice.bytes);
 }
 
-void SpiceFrameEncoder::channel_closed(std::uint32_t session, std::uint8_t channel_type, std::uint8_t channel_id,
-                                  std::uint64_t timestamp_ns, const FrameSink& sink) {
-    auto it = streams_.find({session, channel_type, channel_id});
-    if (it == streams_.end()) return;
+void SpiceFrameEncoder::channel_closed(const SpiceStreamKey& key, std::uint64_t timestamp_ns, const FrameSink& sink) {
+    auto it = streams_.find(key);
+    if (it == streams_.end() || it->second.fresh) return;
     it->second.tcp.close(timestamp_ns, sink);
     // Keep the synthesizer (its generation moves the next connection's sequence numbers) but require a
     // new link stage.
     it->second.fresh = true;
 }
 
-void SpiceFrameEncoder::close_all(std::uint64_t timestamp_ns, const FrameSink& sink) {
-    for (auto& [key, s] : streams_) {
-        if (!s.fresh) s.tcp.close(timestamp_ns, sink);
-        s.fresh = true;
+std::vector<SpiceStreamKey> SpiceFrameEncoder::open_streams() const {
+    std::vector<SpiceStreamKey> open;
+    for (const auto& [key, s] : streams_) {
+        if (!s.fresh) open.push_back(key);
     }
+    return open;
 }
 
 }  // namespace spicecap

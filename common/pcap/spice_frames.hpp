@@ -1,16 +1,17 @@
 // Turns the SPICE records a subscriber receives into Ethernet frames for a pcap stream: one synthesized
 // TCP connection per (session, channel type, channel id), the link stage synthesized when the producer
-// never reported one, drop gaps made visible, FIN exchanges when channels close. Shared by the extcap
-// (live capture) and `spicecap record` (one file per channel).
+// never reported one, drop gaps made visible, FIN exchanges when channels close. One encoder serves one
+// capture (common/capture/capture_pipeline.hpp).
 #pragma once
 
 #include <cstdint>
 #include <map>
 #include <tuple>
-#include <unordered_map>
+#include <vector>
 
-#include "wire/record.hpp"
+#include "pcap/session_numbering.hpp"
 #include "pcap/tcp_synth.hpp"
+#include "wire/record.hpp"
 
 namespace spicecap {
 
@@ -19,7 +20,7 @@ struct SpiceFrameOptions {
     /// TCP port of the synthesized server (design §4: the default decodes as SPICE in Wireshark 4.0).
     std::uint16_t server_port = kDefaultSpiceServerPort;
     /// Synthesize SYN/SYN-ACK/ACK before a channel's first segment and a FIN exchange when it closes.
-    bool handshake = false;
+    bool handshake = true;
 };
 
 /// Counts of what a SpiceFrameEncoder did, for status lines.
@@ -34,39 +35,49 @@ struct SpiceFrameStats {
     std::uint64_t synthesized_link_stages = 0;
 };
 
+/// One SPICE channel of one session: the unit that becomes one synthesized TCP connection.
+struct SpiceStreamKey {
+    /// The daemon's session id.
+    std::uint32_t session = 0;
+    /// The SPICE channel type (1..11).
+    std::uint8_t channel_type = 0;
+    /// The channel id.
+    std::uint8_t channel_id = 0;
+
+    auto operator<=>(const SpiceStreamKey&) const = default;
+};
+
 /// The per-capture state of SPICE -> TCP synthesis.
 class SpiceFrameEncoder {
 public:
     explicit SpiceFrameEncoder(SpiceFrameOptions options = {});
 
     /// Emits the frames of one SPICE record (ignored if it is not a SPICE record).
-    void record(const Record& record, const FrameSink& sink);
+    void encode(const Record& record, const FrameSink& sink);
     /// Accounts for records the daemon dropped: that direction's sequence numbers jump by their bytes.
     void drop(const DropNotice& notice);
     /// The producer closed a channel: FIN exchange (with the handshake option) and forget its state, so
     /// that a reopened channel starts a new connection with its own link stage.
-    void channel_closed(std::uint32_t session, std::uint8_t channel_type, std::uint8_t channel_id,
-                        std::uint64_t timestamp_ns, const FrameSink& sink);
-    /// Closes every open channel (end of capture).
-    void close_all(std::uint64_t timestamp_ns, const FrameSink& sink);
+    void channel_closed(const SpiceStreamKey& stream, std::uint64_t timestamp_ns, const FrameSink& sink);
+    /// The streams that emitted frames and were not closed since.
+    std::vector<SpiceStreamKey> open_streams() const;
 
     const SpiceFrameStats& stats() const noexcept { return stats_; }
 
-    /// The session index (0 for the first session seen) that decides a session's addresses.
-    std::uint32_t session_index(std::uint32_t session);
+    /// The session number (0 for the first session seen) that decides a session's addresses.
+    std::uint32_t session_index(std::uint32_t session) { return sessions_.number(session); }
 
 private:
-    using StreamKey = std::tuple<std::uint32_t, std::uint8_t, std::uint8_t>;  // session, type, id
     struct Stream {
         TcpStreamSynthesizer tcp;
         /// Nothing emitted yet: the first record decides whether the link stage must be synthesized.
         bool fresh = true;
     };
-    Stream& stream(std::uint32_t session, std::uint8_t channel_type, std::uint8_t channel_id);
+    Stream& stream(const SpiceStreamKey& key);
 
     SpiceFrameOptions options_;
-    std::map<StreamKey, Stream> streams_;
-    std::unordered_map<std::uint32_t, std::uint32_t> session_indexes_;
+    std::map<SpiceStreamKey, Stream> streams_;
+    SessionNumbering sessions_;
     SpiceFrameStats stats_;
 };
 

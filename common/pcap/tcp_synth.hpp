@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "base/direction.hpp"
+#include "pcap/frame_sink.hpp"
 
 namespace spicecap {
 
@@ -57,10 +58,6 @@ struct TcpSynthOptions {
     /// Emit SYN, SYN/ACK, ACK before the first message (and after a close, before the next one).
     bool handshake = false;
 };
-
-/// Receives each synthesized Ethernet frame with its timestamp (ns since the Unix epoch). The span is only
-/// valid during the call.
-using FrameSink = std::function<void(std::uint64_t timestamp_ns, std::span<const std::uint8_t> frame)>;
 
 /// The state of one synthesized TCP connection: addresses, next sequence number per direction, IPv4 ids.
 class TcpStreamSynthesizer {

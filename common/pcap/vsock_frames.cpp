@@ -12,7 +12,7 @@ std::string_view direction_name(Direction direction) {
     return direction == Direction::host_to_device ? "host→device" : "device→host";
 }
 
-std::vector<RecordPart> split_transfer(const TransferMeta& meta, std::span<const std::uint8_t> kept_bytes,
+std::vector<PcapRecord> split_transfer(const TransferMeta& meta, std::span<const std::uint8_t> kept_bytes,
                                        std::size_t record_limit) {
     if (record_limit <= PseudoHeader::size) {
         throw std::invalid_argument("vsock record limit leaves no room for transfer bytes");
@@ -27,23 +27,23 @@ std::vector<RecordPart> split_transfer(const TransferMeta& meta, std::span<const
     }
     const std::size_t per_record = record_limit - PseudoHeader::size;
 
-    std::vector<RecordPart> parts;
+    std::vector<PcapRecord> parts;
     parts.reserve(kept_bytes.empty() ? 1 : (kept_bytes.size() + per_record - 1) / per_record);
     std::size_t offset = 0;
     do {
         const std::size_t count = std::min(per_record, kept_bytes.size() - offset);
-        RecordPart part;
+        PcapRecord part;
         part.header.direction = meta.direction;
         part.header.link = meta.link;
         part.header.transfer_length = transfer_length;
         part.header.fragment_offset = static_cast<std::uint32_t>(offset);
         part.bytes = kept_bytes.subspan(offset, count);
-        if (offset == 0 && meta.drops_before) part.header.flags |= record_flags::drops_before;
+        if (offset == 0 && meta.drops_before) part.header.flags |= pcap_record_flags::drops_before;
         offset += count;
         if (offset < kept_bytes.size()) {
-            part.header.flags |= record_flags::more_fragments;
+            part.header.flags |= pcap_record_flags::more_fragments;
         } else if (transfer_length > kept) {
-            part.header.flags |= record_flags::truncated;
+            part.header.flags |= pcap_record_flags::truncated;
         }
         parts.push_back(part);
     } while (offset < kept_bytes.size());
@@ -62,7 +62,7 @@ std::array<std::uint8_t, PseudoHeader::size> encode_pseudo_header(const PseudoHe
     return wire;
 }
 
-std::vector<std::uint8_t> build_record(const RecordPart& part) {
+std::vector<std::uint8_t> build_pcap_record(const PcapRecord& part) {
     std::vector<std::uint8_t> record;
     record.reserve(part.size());
     const auto header = encode_pseudo_header(part.header);
@@ -71,30 +71,30 @@ std::vector<std::uint8_t> build_record(const RecordPart& part) {
     return record;
 }
 
-std::string RecordError::describe() const {
+std::string PcapRecordError::describe() const {
     switch (kind) {
-        case RecordErrorKind::too_short:
+        case PcapRecordErrorKind::too_short:
             return "vsock record of " + std::to_string(value) + " bytes is shorter than its 16-byte pseudo-header";
-        case RecordErrorKind::unsupported_version:
+        case PcapRecordErrorKind::unsupported_version:
             return "vsock record pseudo-header version " + std::to_string(value) + " is not supported (only 1)";
-        case RecordErrorKind::bad_direction:
+        case PcapRecordErrorKind::bad_direction:
             return "vsock record direction " + std::to_string(value) + " is neither 0 (host→device) nor 1 (device→host)";
-        case RecordErrorKind::fragment_out_of_range:
+        case PcapRecordErrorKind::fragment_out_of_range:
             return "vsock record bytes end at transfer offset " + std::to_string(value) +
                    ", past the transfer_length in its pseudo-header";
     }
     return "invalid vsock record";
 }
 
-Expected<RecordPart, RecordError> parse_record(std::span<const std::uint8_t> record) {
-    if (record.size() < PseudoHeader::size) return Unexpected{RecordError{RecordErrorKind::too_short, record.size()}};
-    RecordPart part;
+Expected<PcapRecord, PcapRecordError> parse_pcap_record(std::span<const std::uint8_t> record) {
+    if (record.size() < PseudoHeader::size) return Unexpected{PcapRecordError{PcapRecordErrorKind::too_short, record.size()}};
+    PcapRecord part;
     part.header.version = record[0];
     if (part.header.version != PseudoHeader::current_version) {
-        return Unexpected{RecordError{RecordErrorKind::unsupported_version, record[0]}};
+        return Unexpected{PcapRecordError{PcapRecordErrorKind::unsupported_version, record[0]}};
     }
     if (record[1] > static_cast<std::uint8_t>(Direction::device_to_host)) {
-        return Unexpected{RecordError{RecordErrorKind::bad_direction, record[1]}};
+        return Unexpected{PcapRecordError{PcapRecordErrorKind::bad_direction, record[1]}};
     }
     part.header.direction = static_cast<Direction>(record[1]);
     part.header.flags = little_endian::load<std::uint16_t>(record.data() + 2);
@@ -104,9 +104,27 @@ Expected<RecordPart, RecordError> parse_record(std::span<const std::uint8_t> rec
     part.bytes = record.subspan(PseudoHeader::size);
     const std::uint64_t end = std::uint64_t{part.header.fragment_offset} + part.bytes.size();
     if (end > part.header.transfer_length) {
-        return Unexpected{RecordError{RecordErrorKind::fragment_out_of_range, end}};
+        return Unexpected{PcapRecordError{PcapRecordErrorKind::fragment_out_of_range, end}};
     }
     return part;
+}
+
+void VsockFrameEncoder::encode(const Record& record, const FrameSink& sink) {
+    const RecordHeader& h = record.header;
+    if (h.kind != StreamKind::usb_vsock) return;
+    TransferMeta meta;
+    meta.direction = h.direction;
+    meta.link = sessions_.number(h.session) * 256u + h.channel_id;
+    meta.drops_before = drops_pending_.erase({h.session, h.channel_id, h.direction}) > 0;
+    for (const auto& part : split_transfer(meta, record.payload)) sink(h.timestamp_ns, build_pcap_record(part));
+    ++stats_.records;
+    stats_.bytes += record.payload.size();
+}
+
+void VsockFrameEncoder::drop(const DropNotice& notice) {
+    stats_.dropped_records += notice.records;
+    if (notice.where.kind != StreamKind::usb_vsock) return;
+    drops_pending_.insert({notice.where.session, notice.where.channel_id, notice.where.direction});
 }
 
 }  // namespace spicecap::vsock

@@ -11,14 +11,19 @@
 
 #include "base/direction.hpp"
 #include "base/expected.hpp"
+#include "pcap/frame_sink.hpp"
+#include "pcap/session_numbering.hpp"
+#include "wire/record.hpp"
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 namespace spicecap::vsock {
@@ -40,7 +45,7 @@ inline constexpr std::size_t max_record_size = 262144;
 std::string_view direction_name(Direction direction);
 
 /// Bits of PseudoHeader::flags. Bits not named here are reserved: written 0, ignored on reading.
-namespace record_flags {
+namespace pcap_record_flags {
 /// Another record (same link and direction, later in the file) continues this transfer.
 inline constexpr std::uint16_t more_fragments = 1u << 0;
 /// The producer kept only a prefix of the transfer: the bytes from the end of this record up to
@@ -49,7 +54,7 @@ inline constexpr std::uint16_t truncated = 1u << 1;
 /// Transfers of this link were lost (dropped by the producer or the daemon) before this one, so
 /// a missing Connect or a half transfer before it is explained.
 inline constexpr std::uint16_t drops_before = 1u << 2;
-}  // namespace record_flags
+}  // namespace pcap_record_flags
 
 /// The pseudo-header in front of every record's transfer bytes. 16 bytes, little-endian.
 struct PseudoHeader {
@@ -62,7 +67,7 @@ struct PseudoHeader {
     std::uint8_t version = current_version;
     /// Offset 1, u8: which way the transfer went (see Direction).
     Direction direction = Direction::host_to_device;
-    /// Offset 2, u16 LE: record_flags bits.
+    /// Offset 2, u16 LE: pcap_record_flags bits.
     std::uint16_t flags = 0;
     /// Offset 4, u32 LE: which USB vsock link (device) the transfer belongs to, as numbered by
     /// the producer (0 when it has one). Keeps two devices with the same cids and ports apart.
@@ -76,7 +81,7 @@ struct PseudoHeader {
 };
 
 /// One pcap record's content: its pseudo-header and the transfer bytes it carries (borrowed).
-struct RecordPart {
+struct PcapRecord {
     /// The pseudo-header to write in front of `bytes`.
     PseudoHeader header;
     /// The slice of the transfer this record carries.
@@ -103,17 +108,17 @@ struct TransferMeta {
 /// (pseudo-header included). A transfer that fits gives one record; an empty transfer gives one
 /// record with no bytes. Throws std::invalid_argument if `record_limit` leaves no room for
 /// bytes, or if `original_length` is smaller than the bytes given; std::length_error above 4 GiB.
-std::vector<RecordPart> split_transfer(const TransferMeta& meta, std::span<const std::uint8_t> kept_bytes,
+std::vector<PcapRecord> split_transfer(const TransferMeta& meta, std::span<const std::uint8_t> kept_bytes,
                                        std::size_t record_limit = max_record_size);
 
 /// The 16 wire bytes of a pseudo-header, exactly as given.
 std::array<std::uint8_t, PseudoHeader::size> encode_pseudo_header(const PseudoHeader& header);
 
 /// The contiguous bytes of one pcap record: pseudo-header, then the transfer bytes.
-std::vector<std::uint8_t> build_record(const RecordPart& part);
+std::vector<std::uint8_t> build_pcap_record(const PcapRecord& part);
 
 /// Why bytes are not a valid record.
-enum class RecordErrorKind {
+enum class PcapRecordErrorKind {
     too_short,            ///< Fewer than 16 bytes: no room for the pseudo-header.
     unsupported_version,  ///< A version this reader does not know.
     bad_direction,        ///< Direction neither 0 nor 1.
@@ -121,19 +126,48 @@ enum class RecordErrorKind {
 };
 
 /// A record parse failure.
-struct RecordError {
+struct PcapRecordError {
     /// What is wrong.
-    RecordErrorKind kind;
+    PcapRecordErrorKind kind;
     /// The offending value (record size, version or direction byte; for fragment_out_of_range the
     /// end offset of the bytes).
     std::uint64_t value = 0;
 
     /// One sentence for people.
     std::string describe() const;
-    bool operator==(const RecordError&) const = default;
+    bool operator==(const PcapRecordError&) const = default;
 };
 
 /// Splits a pcap record back into its pseudo-header and transfer bytes (borrowed from `record`).
-Expected<RecordPart, RecordError> parse_record(std::span<const std::uint8_t> record);
+Expected<PcapRecord, PcapRecordError> parse_pcap_record(std::span<const std::uint8_t> record);
+
+/// Counts of what a VsockFrameEncoder did, for status lines.
+struct VsockFrameStats {
+    /// Transfers (records) turned into pcap records.
+    std::uint64_t records = 0;
+    /// Their bytes.
+    std::uint64_t bytes = 0;
+    /// Records the daemon reported as dropped for this subscriber.
+    std::uint64_t dropped_records = 0;
+};
+
+/// The per-capture state of USB vsock transfers -> pcap records: each session's links get numbers of
+/// their own (session number * 256 + the producer's link index, so two producers' link 0 stay apart), and
+/// the first transfer of a link and direction after a drop carries pcap_record_flags::drops_before.
+class VsockFrameEncoder {
+public:
+    /// Emits the pcap records of one USB vsock record (ignored if it is not one).
+    void encode(const Record& record, const FrameSink& sink);
+    /// Remembers that the next transfer of the notice's link and direction follows a loss.
+    void drop(const DropNotice& notice);
+
+    const VsockFrameStats& stats() const noexcept { return stats_; }
+
+private:
+    SessionNumbering sessions_;
+    /// (session, link, direction) whose next transfer carries drops_before.
+    std::set<std::tuple<std::uint32_t, std::uint8_t, Direction>> drops_pending_;
+    VsockFrameStats stats_;
+};
 
 }  // namespace spicecap::vsock

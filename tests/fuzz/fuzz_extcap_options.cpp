@@ -27,7 +27,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         return 0;
     }
     FUZZ_CHECK(options->server_port >= 1);
-    FUZZ_CHECK(options->vsock_link_type >= 147 && options->vsock_link_type <= 162);
+    FUZZ_CHECK(options->capture.link_type >= 147 && options->capture.link_type <= 162);
     FUZZ_CHECK(options->history_seconds <= 86400);
     FUZZ_CHECK(!options->session || *options->session >= 1);
     for (std::uint8_t channel : options->channels) FUZZ_CHECK(spicecap::spice_channel_name(channel));

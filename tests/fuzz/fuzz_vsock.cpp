@@ -5,9 +5,9 @@
 //    re-encode to the bytes they came from; it stops at the end or at an error whose offset is where the
 //    packets stopped;
 //  - Sync and Pause payloads that parse round-trip through their encoders;
-//  - parse_record either fails or returns a pseudo-header that re-encodes to the first 16 bytes, and bytes
+//  - parse_pcap_record either fails or returns a pseudo-header that re-encodes to the first 16 bytes, and bytes
 //    that fit the transfer_length it declares;
-//  - split_transfer + build_record + parse_record give the transfer back (with a record limit chosen by the
+//  - split_transfer + build_pcap_record + parse_pcap_record give the transfer back (with a record limit chosen by the
 //    first input byte, so fragmentation happens on short inputs).
 #include <algorithm>
 #include <cstddef>
@@ -55,7 +55,7 @@ void check_packets(std::span<const std::uint8_t> transfer) {
 }
 
 void check_record(std::span<const std::uint8_t> record) {
-    auto part = parse_record(record);
+    auto part = parse_pcap_record(record);
     if (!part) {
         FUZZ_CHECK(!part.error().describe().empty());
         return;
@@ -77,13 +77,13 @@ void check_split(std::span<const std::uint8_t> transfer, std::uint8_t shape) {
     std::vector<std::uint8_t> back;
     const auto parts = split_transfer(meta, transfer, limit);
     for (std::size_t i = 0; i < parts.size(); ++i) {
-        const auto bytes = build_record(parts[i]);
+        const auto bytes = build_pcap_record(parts[i]);
         FUZZ_CHECK(bytes.size() <= limit);
-        auto again = parse_record(bytes);
+        auto again = parse_pcap_record(bytes);
         FUZZ_CHECK(again.has_value());
         FUZZ_CHECK(again->header == parts[i].header);
         FUZZ_CHECK(again->header.fragment_offset == back.size());
-        FUZZ_CHECK(((again->header.flags & record_flags::more_fragments) != 0) == (i + 1 < parts.size()));
+        FUZZ_CHECK(((again->header.flags & pcap_record_flags::more_fragments) != 0) == (i + 1 < parts.size()));
         back.insert(back.end(), again->bytes.begin(), again->bytes.end());
     }
     FUZZ_CHECK(std::equal(back.begin(), back.end(), transfer.begin(), transfer.end()));

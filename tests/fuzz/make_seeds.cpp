@@ -160,7 +160,7 @@ void vsock_seeds() {
     meta.direction = Direction::device_to_host;
     meta.link = 1;
     meta.original_length = static_cast<std::uint32_t>(session.size() + 100);
-    for (const auto& part : vsock::split_transfer(meta, session)) write_seed("vsock", "pcap_record", vsock::build_record(part));
+    for (const auto& part : vsock::split_transfer(meta, session)) write_seed("vsock", "pcap_record", vsock::build_pcap_record(part));
 }
 
 // --- spice_parser: both directions of one channel connection as a chunk stream ------------------------------

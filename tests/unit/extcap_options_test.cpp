@@ -62,14 +62,14 @@ TEST_CASE("capture call with every option and a filter") {
                              "--extcap-control-in", "/tmp/in", "--extcap-control-out", "/tmp/out"});
     CHECK(o.action == Action::capture);
     CHECK(o.fifo == "/tmp/x");
-    CHECK(o.capture_filter == "tcp port 10003");
-    CHECK(o.socket == "/run/s.sock");
-    CHECK(o.channels == std::vector<std::uint8_t>{1, 2, 3});
-    REQUIRE(o.session);
-    CHECK(*o.session == 7);
-    CHECK(o.history_seconds == 30);
-    CHECK(o.server_port == 5931);
-    CHECK(o.handshake);
+    CHECK(o.capture.filter == "tcp port 10003");
+    CHECK(o.capture.socket == "/run/s.sock");
+    CHECK(o.capture.channels == std::vector<std::uint8_t>{1, 2, 3});
+    REQUIRE(o.capture.session);
+    CHECK(*o.capture.session == 7);
+    CHECK(o.capture.history_seconds == 30);
+    CHECK(o.capture.server_port == 5931);
+    CHECK(o.capture.handshake);
     CHECK(o.control_in == "/tmp/in");
     CHECK(o.control_out == "/tmp/out");
 }
@@ -108,6 +108,18 @@ TEST_CASE("bad values are errors that say what is expected") {
 TEST_CASE("session all and a boolflag spelled false") {
     const auto o = parse_ok({"--capture", "--extcap-interface", "spice", "--fifo", "f", "--session", "all",
                              "--handshake=false"});
-    CHECK_FALSE(o.session);
-    CHECK_FALSE(o.handshake);
+    CHECK_FALSE(o.capture.session);
+    CHECK_FALSE(o.capture.handshake);
+}
+
+TEST_CASE("a boolflag Wireshark does not pass is off, and the dialog offers the shared defaults") {
+    // Wireshark passes a boolflag only when it is on: absent means off, whatever the default.
+    const auto o = parse_ok({"--capture", "--extcap-interface", "spice", "--fifo", "f"});
+    CHECK_FALSE(o.capture.handshake);
+    // The dialog's default is the capture option table's (the spicecap commands use the same).
+    const auto config = config_text(parse_ok({"--extcap-config", "--extcap-interface", "spice"}));
+    CHECK(config.find("{call=--handshake}{display=Synthetic TCP handshake}{type=boolflag}{default=true}") !=
+          std::string::npos);
+    CHECK(config.find("{call=--server-port}{display=Server TCP port}{type=integer}{range=1,65535}{default=5930}") !=
+          std::string::npos);
 }

@@ -44,16 +44,17 @@ Record make_record(std::uint32_t session, std::uint8_t type, Direction dir, cons
     return r;
 }
 
+/// The frame counts below are of data segments only.
+constexpr SpiceFrameOptions kNoHandshake{.server_port = kDefaultSpiceServerPort, .handshake = false};
+
 }  // namespace
 
 TEST_CASE("a channel whose records start with the link stage is passed through unchanged") {
-    SpiceFrameEncoder capture;
+    SpiceFrameEncoder capture(kNoHandshake);
     Frames out;
     const auto link = synthetic_link_stage(ChannelType::display, 0, HeaderMode::mini, 7);
     for (const auto& m : link) {
-        const auto dir = m.direction == Direction::client_to_server ? Direction::client_to_server
-                                                                         : Direction::server_to_client;
-        capture.record(make_record(7, 2, dir, m.bytes), out.sink());
+        capture.encode(make_record(7, 2, m.direction, m.bytes), out.sink());
     }
     REQUIRE(out.all.size() == link.size());
     for (std::size_t i = 0; i < link.size(); ++i) CHECK(payload(out.all[i]) == link[i].bytes);
@@ -62,10 +63,10 @@ TEST_CASE("a channel whose records start with the link stage is passed through u
 }
 
 TEST_CASE("a channel that starts mid-session gets a synthesized link stage first") {
-    SpiceFrameEncoder capture;
+    SpiceFrameEncoder capture(kNoHandshake);
     Frames out;
     const std::vector<std::uint8_t> data{0x04, 0x00, 0x05, 0x00, 0x00, 0x00, 1, 2, 3, 4, 5};
-    capture.record(make_record(3, 3, Direction::client_to_server, data), out.sink());
+    capture.encode(make_record(3, 3, Direction::client_to_server, data), out.sink());
     REQUIRE(out.all.size() == 6);
     CHECK(payload(out.all[0])[0] == 'R');  // "REDQ": the client's link message
     CHECK(payload(out.all[5]) == data);
@@ -73,20 +74,20 @@ TEST_CASE("a channel that starts mid-session gets a synthesized link stage first
     for (const auto& f : out.all) CHECK(client_port(f) == 10003);
 
     // The full-header flag changes the synthesized link message (no mini-header capability).
-    SpiceFrameEncoder full;
+    SpiceFrameEncoder full(kNoHandshake);
     Frames out_full;
-    full.record(make_record(3, 3, Direction::client_to_server, data, kRecordFlagFullHeader), out_full.sink());
+    full.encode(make_record(3, 3, Direction::client_to_server, data, kRecordFlagFullHeader), out_full.sink());
     REQUIRE(out_full.all.size() == 6);
     CHECK(payload(out_full.all[0]) != payload(out.all[0]));
 }
 
 TEST_CASE("sessions get addresses in order of appearance and channels their ports") {
-    SpiceFrameEncoder capture;
+    SpiceFrameEncoder capture(kNoHandshake);
     Frames out;
     const std::vector<std::uint8_t> data{'R', 'E', 'D', 'Q', 0};
-    capture.record(make_record(42, 1, Direction::client_to_server, data), out.sink());
-    capture.record(make_record(9, 1, Direction::client_to_server, data), out.sink());
-    capture.record(make_record(42, 4, Direction::client_to_server, data), out.sink());
+    capture.encode(make_record(42, 1, Direction::client_to_server, data), out.sink());
+    capture.encode(make_record(9, 1, Direction::client_to_server, data), out.sink());
+    capture.encode(make_record(42, 4, Direction::client_to_server, data), out.sink());
     REQUIRE(out.all.size() == 3);
     CHECK(out.all[0][28] == 0);  // 10.0.0.1: the first session seen
     CHECK(out.all[1][28] == 1);  // 10.0.1.1: the second
@@ -96,12 +97,12 @@ TEST_CASE("sessions get addresses in order of appearance and channels their port
 }
 
 TEST_CASE("a drop notice leaves a sequence gap of exactly the dropped bytes") {
-    SpiceFrameEncoder capture;
+    SpiceFrameEncoder capture(kNoHandshake);
     Frames out;
     const std::vector<std::uint8_t> link{'R', 'E', 'D', 'Q', 1, 2, 3, 4};
     const std::vector<std::uint8_t> data(100, 0x11);
-    capture.record(make_record(1, 2, Direction::client_to_server, link), out.sink());
-    capture.record(make_record(1, 2, Direction::server_to_client, data), out.sink());
+    capture.encode(make_record(1, 2, Direction::client_to_server, link), out.sink());
+    capture.encode(make_record(1, 2, Direction::server_to_client, data), out.sink());
     DropNotice notice;
     notice.where.kind = StreamKind::spice;
     notice.where.session = 1;
@@ -110,7 +111,7 @@ TEST_CASE("a drop notice leaves a sequence gap of exactly the dropped bytes") {
     notice.records = 3;
     notice.bytes = 12345;
     capture.drop(notice);
-    capture.record(make_record(1, 2, Direction::server_to_client, data), out.sink());
+    capture.encode(make_record(1, 2, Direction::server_to_client, data), out.sink());
     REQUIRE(out.all.size() == 3);
     CHECK(seq(out.all[2]) == seq(out.all[1]) + 100 + 12345);
     CHECK(capture.stats().dropped_records == 3);
@@ -120,13 +121,15 @@ TEST_CASE("closing a channel sends FIN with the handshake option and the reopene
     SpiceFrameEncoder capture(SpiceFrameOptions{.server_port = 5930, .handshake = true});
     Frames out;
     const std::vector<std::uint8_t> link{'R', 'E', 'D', 'Q', 1, 2, 3, 4};
-    capture.record(make_record(1, 1, Direction::client_to_server, link), out.sink());
+    capture.encode(make_record(1, 1, Direction::client_to_server, link), out.sink());
     REQUIRE(out.all.size() == 4);  // SYN, SYN/ACK, ACK, data
-    capture.channel_closed(1, 1, 0, 2000, out.sink());
+    CHECK(capture.open_streams() == std::vector<SpiceStreamKey>{{1, 1, 0}});
+    capture.channel_closed({1, 1, 0}, 2000, out.sink());
     REQUIRE(out.all.size() == 7);  // FIN, FIN, ACK
+    CHECK(capture.open_streams().empty());
     CHECK((out.all[4][47] & 0x01) == 0x01);
     const std::vector<std::uint8_t> data{0x04, 0x00, 0x00, 0x00, 0x00, 0x00};
-    capture.record(make_record(1, 1, Direction::server_to_client, data), out.sink());
+    capture.encode(make_record(1, 1, Direction::server_to_client, data), out.sink());
     // A new connection: handshake, then a synthesized link stage because this one began without it.
     CHECK(out.all[7][47] == 0x02);
     CHECK(capture.stats().synthesized_link_stages == 1);

@@ -53,8 +53,8 @@ public:
     // Appends the records carrying one transfer; returns the frame number of the last one.
     int transfer(Direction direction, const Bytes& bytes, std::optional<std::uint32_t> original_length = {},
                  bool drops_before = false) {
-        for (const RecordPart& part : split_transfer({direction, 0, drops_before, original_length}, bytes)) {
-            records_.push_back(build_record(part));
+        for (const PcapRecord& part : split_transfer({direction, 0, drops_before, original_length}, bytes)) {
+            records_.push_back(build_pcap_record(part));
         }
         return frame();
     }
@@ -168,7 +168,7 @@ Session make_session() {
     s.never_connected = c.transfer(h2d, packets({{PacketType::data, stranger, "who?"}}));
     s.after_reset = c.transfer(h2d, packets({{PacketType::data, ssh, "late"}}));
 
-    Bytes version9 = build_record(split_transfer({}, packets({{PacketType::data, web, "v9"}})).front());
+    Bytes version9 = build_pcap_record(split_transfer({}, packets({{PacketType::data, web, "v9"}})).front());
     version9[0] = 9;
     s.bad_version = c.raw(version9);
     s.too_short = c.raw(Bytes{1, 0, 0, 0, 0});
@@ -176,7 +176,7 @@ Session make_session() {
     PseudoHeader orphan;
     orphan.transfer_length = 1000;
     orphan.fragment_offset = 100;
-    s.orphan_fragment = c.raw(build_record({orphan, Bytes(50, 0xab)}));
+    s.orphan_fragment = c.raw(build_pcap_record({orphan, Bytes(50, 0xab)}));
 
     Bytes cut = packets({{PacketType::data, web, std::string(100, 'x')}});
     cut.resize(Header::size + 50);
@@ -596,7 +596,7 @@ TEST_CASE("vsock dissector: random and mangled records never make the script fai
         header.transfer_length = static_cast<std::uint32_t>(transfer.size() + (rng() % 4 == 0 ? rng() % 100 : 0));
         header.fragment_offset = rng() % 5 == 0 ? rng() % 100 : 0;
         if (rng() % 20 == 0) header.version = static_cast<std::uint8_t>(rng());
-        Bytes record = build_record({header, transfer});
+        Bytes record = build_pcap_record({header, transfer});
         if (rng() % 20 == 0) record.resize(rng() % PseudoHeader::size);
         capture.raw(record);
     }

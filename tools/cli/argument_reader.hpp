@@ -49,6 +49,9 @@ public:
         if (at_ + 1 >= argc_) return std::nullopt;
         return std::string_view(argv_[++at_]);
     }
+    /// Takes a value given with '=' ("--handshake=false"), if any, without looking at the next argument:
+    /// for flags, which take no value of their own.
+    std::optional<std::string_view> attached_value() { return std::exchange(inline_value_, std::nullopt); }
     /// Takes the argument after the current option as its text into `target`. When there is none, says
     /// "<option> needs <what>" and returns the usage exit code (2); nothing when the value was taken:
     ///     if (const auto failed = args.text(o.socket, "a path")) return *failed;

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "wire/events.hpp"
 #include "wire/frame.hpp"
 
 namespace spicecap::producer_detail {
@@ -49,19 +50,15 @@ std::optional<std::string> reply_error(std::string_view json) {
 }
 
 std::string channel_opened_json(SpiceChannel channel, HeaderMode header) {
-    return R"({"event":"channel_opened","kind":"spice","channel_type":)" + std::to_string(channel.type) +
-           R"(,"channel_id":)" + std::to_string(channel.id) + R"(,"header":")" +
-           (header == HeaderMode::full ? "full" : "mini") + "\"}";
+    return event_to_json(Event{ChannelOpened{StreamKind::spice, channel.type, channel.id, header}}).dump();
 }
 
 std::string channel_closed_json(SpiceChannel channel) {
-    return R"({"event":"channel_closed","kind":"spice","channel_type":)" + std::to_string(channel.type) +
-           R"(,"channel_id":)" + std::to_string(channel.id) + "}";
+    return event_to_json(Event{ChannelClosed{StreamKind::spice, channel.type, channel.id, {}}}).dump();
 }
 
 std::string producer_stats_json(std::uint64_t dropped_records, std::uint64_t dropped_bytes) {
-    return R"({"event":"producer_stats","dropped_records":)" + std::to_string(dropped_records) +
-           R"(,"dropped_bytes":)" + std::to_string(dropped_bytes) + "}";
+    return event_to_json(Event{ProducerDrops{dropped_records, dropped_bytes}}).dump();
 }
 
 }  // namespace spicecap::producer_detail
