@@ -3,13 +3,12 @@
 
 #include <chrono>
 
-#include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 #include <sys/socket.h>
 
+#include "coroutine_spawn.hpp"
 #include "log.hpp"
 
 namespace spicecap::daemon {
@@ -37,7 +36,39 @@ void Connection::start() {
         if (ec) return;
         if (auto c = weak.lock(); c && c->role_ == Role::unknown) c->fail("no HELLO within the time limit");
     });
-    asio::co_spawn(socket_.get_executor(), [self]() -> asio::awaitable<void> { co_await self->run(); }, asio::detached);
+    spawn_coroutine(
+        socket_.get_executor(), run(), [self] { return self->describe(); },
+        // A connection whose coroutine threw costs that connection only: it is cleaned up like any other.
+        [self](bool) { self->end(); });
+}
+
+void Connection::end() {
+    closed_ = true;
+    close_socket();
+    end_role();
+    leave_other_slot();
+    if (on_finished_) on_finished_(number_);
+}
+
+void Connection::end_role() {
+    // Each step is guarded on its own: cleaning up after a failure must not fail the cleanup of the rest.
+    if (session_ != nullptr) {
+        log(LogLevel::info, describe(), ": session ended after ", session_->records, " records (", session_->bytes,
+            " bytes)");
+        Session* session = std::exchange(session_, nullptr);
+        try {
+            hub_.close_session(*session);
+        } catch (const std::exception& e) {
+            log(LogLevel::error, "session ", session->id, ": closing it failed: ", e.what());
+        }
+    }
+    if (subscriber_) {
+        subscriber_->wake = nullptr;
+        log(LogLevel::info, describe(), ": unsubscribed after ", subscriber_->delivered_records(), " records, ",
+            subscriber_->dropped_records(), " dropped");
+        hub_.remove_subscriber(*subscriber_);
+        subscriber_.reset();
+    }
 }
 
 void Connection::stop() {
@@ -168,12 +199,6 @@ asio::awaitable<void> Connection::run() {
     } else if (!closed_) {
         log(LogLevel::debug, describe(), ": closed before HELLO");
     }
-    if (!closed_) {
-        closed_ = true;
-        close_socket();
-    }
-    leave_other_slot();
-    if (on_finished_) on_finished_(number_);
 }
 
 }  // namespace spicecap::daemon

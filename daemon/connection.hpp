@@ -55,6 +55,11 @@ private:
     void refuse(const std::string& reason);
     void close_socket();
     void leave_other_slot();
+    /// Runs once the connection's coroutine is over, however it ended (an exception included): closes
+    /// the socket, ends the session or subscription, frees the connection slot, tells the server.
+    void end();
+    /// The role's part of end(): closes the producer's session, removes the subscriber.
+    void end_role();
     /// "producer #4 (pid 1234, ryll pid 1234, session 7 "vm1")" for log lines.
     std::string describe() const;
 

@@ -16,7 +16,7 @@ asio::awaitable<void> Connection::run_producer(const ProducerHello& hello) {
     role_ = Role::producer;
     hello_timer_.cancel();
     leave_other_slot();
-    session_ = *session;
+    session_ = *session;  // owned from here on: end() closes it
     producer_name_ = hello.name + (hello.pid ? " pid " + std::to_string(hello.pid) : std::string());
     log(LogLevel::info, describe(), ": session started");
     const auto max_frame = hub_.limits().max_frame_bytes;
@@ -68,8 +68,7 @@ asio::awaitable<void> Connection::run_producer(const ProducerHello& hello) {
             if (running && !co_await read_more()) running = false;
         }
     }
-    log(LogLevel::info, describe(), ": session ended after ", session_->records, " records (", session_->bytes, " bytes)");
-    hub_.close_session(*session_);
+    // The session ends in end(), which also runs when this coroutine throws.
 }
 
 }  // namespace spicecap::daemon

@@ -3,13 +3,12 @@
 // the subscriber hanging up, or sending anything, which it must not.
 #include <chrono>
 
-#include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 
 #include "connection.hpp"
+#include "coroutine_spawn.hpp"
 #include "log.hpp"
 
 namespace spicecap::daemon {
@@ -54,8 +53,11 @@ asio::awaitable<void> Connection::run_subscriber(const SubscriberHello& hello) {
         std::error_code ignored;
         socket_.set_option(asio::socket_base::send_buffer_size(kSocketSendBuffer), ignored);
         auto self = shared_from_this();
-        asio::co_spawn(socket_.get_executor(), [self]() -> asio::awaitable<void> { co_await self->watch_subscriber_input(); },
-                       asio::detached);
+        spawn_coroutine(
+            socket_.get_executor(), watch_subscriber_input(), [self] { return self->describe() + " (input)"; },
+            [self](bool failed) {
+                if (failed) self->stop();
+            });
         subscriber_->wake = [this] {
             if (waiting_) wake_timer_.cancel();
         };
@@ -82,11 +84,8 @@ asio::awaitable<void> Connection::run_subscriber(const SubscriberHello& hello) {
                 close_socket();
             }
         }
-        subscriber_->wake = nullptr;
     }
-    log(LogLevel::info, describe(), ": unsubscribed after ", subscriber_->delivered_records(), " records, ",
-        subscriber_->dropped_records(), " dropped");
-    hub_.remove_subscriber(*subscriber_);
+    // The subscriber is removed in end(), which also runs when this coroutine throws.
 }
 
 }  // namespace spicecap::daemon

@@ -10,7 +10,9 @@
 #include <asio/awaitable.hpp>
 #include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>
+#include <asio/local/stream_protocol.hpp>
 #include <asio/steady_timer.hpp>
+#include <sys/types.h>
 
 #include "hub.hpp"
 #include "listener.hpp"
@@ -29,7 +31,10 @@ public:
     void start();
 
 private:
+    void start_accepting();
     asio::awaitable<void> accept_loop();
+    /// Checks a new connection's peer and the connection limit, then starts it (or refuses it).
+    void admit(asio::local::stream_protocol::socket socket, uid_t own_uid);
     asio::awaitable<void> tick_loop();
     void shutdown(int signal_number);
 

@@ -26,11 +26,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         FUZZ_CHECK(!options.error().empty());
         return 0;
     }
-    FUZZ_CHECK(options->server_port >= 1);
+    FUZZ_CHECK(options->capture.server_port >= 1);
     FUZZ_CHECK(options->capture.link_type >= 147 && options->capture.link_type <= 162);
-    FUZZ_CHECK(options->history_seconds <= 86400);
-    FUZZ_CHECK(!options->session || *options->session >= 1);
-    for (std::uint8_t channel : options->channels) FUZZ_CHECK(spicecap::spice_channel_name(channel));
+    FUZZ_CHECK(options->capture.history_seconds <= 86400);
+    FUZZ_CHECK(!options->capture.session || *options->capture.session >= 1);
+    for (std::uint8_t channel : options->capture.channels) FUZZ_CHECK(spicecap::spice_channel_name(channel));
     FUZZ_CHECK(options->ignored.size() <= args.size());
     return 0;
 }

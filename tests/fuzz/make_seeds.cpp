@@ -20,6 +20,7 @@
 #include "spice/spice_messages.hpp"
 #include "spice/spice_protocol.hpp"
 #include "vsock/vsock_packet.hpp"
+#include "pcap/spice_frames.hpp"
 #include "pcap/vsock_frames.hpp"
 
 namespace {
@@ -218,6 +219,49 @@ void spice_parser_seeds() {
     write_seed("spice_parser", "mini_long_display", seed);
 }
 
+// --- capture_replay: frames of a capture file, as `spicecap replay` reads them -------------------------------
+
+/// Appends one frame in fuzz_capture_replay's input format (selector 0 = Ethernet).
+void append_replay_frame(Bytes& out, std::span<const std::uint8_t> frame) {
+    out.push_back(0);
+    out.push_back(static_cast<std::uint8_t>(frame.size()));
+    out.push_back(static_cast<std::uint8_t>(frame.size() >> 8));
+    out.insert(out.end(), frame.begin(), frame.end());
+}
+
+void capture_replay_seeds() {
+    for (HeaderMode mode : {HeaderMode::mini, HeaderMode::full}) {
+        // The display session as the extcap writes it: handshake, link stage, messages, FIN.
+        std::vector<Bytes> frames;
+        const FrameSink keep = [&](std::uint64_t, std::span<const std::uint8_t> frame) {
+            frames.emplace_back(frame.begin(), frame.end());
+        };
+        SpiceFrameEncoder encoder(SpiceFrameOptions{.server_port = kDefaultSpiceServerPort, .handshake = true});
+        for (const auto& m : display_session(mode)) {
+            Record record;
+            record.header.kind = StreamKind::spice;
+            record.header.direction = m.direction;
+            record.header.channel_type = static_cast<std::uint8_t>(ChannelType::display);
+            record.header.session = 1;
+            record.payload = m.bytes;
+            encoder.encode(record, keep);
+        }
+        encoder.channel_closed({1, static_cast<std::uint8_t>(ChannelType::display), 0}, 0, keep);
+        const std::string name = mode == HeaderMode::mini ? "mini" : "full";
+        Bytes seed;
+        for (const auto& frame : frames) append_replay_frame(seed, frame);
+        write_seed("capture_replay", name + "_display_session", seed);
+        // The same with every third frame sent twice and neighbours swapped: retransmission and reordering.
+        Bytes disorder;
+        for (std::size_t i = 0; i < frames.size(); ++i) {
+            const std::size_t j = (i % 4 == 1 && i + 1 < frames.size()) ? i + 1 : (i % 4 == 2 ? i - 1 : i);
+            append_replay_frame(disorder, frames[j]);
+            if (i % 3 == 0) append_replay_frame(disorder, frames[j]);
+        }
+        write_seed("capture_replay", name + "_retransmitted_reordered", disorder);
+    }
+}
+
 // --- extcap_options: NUL-separated argv as Wireshark passes it ----------------------------------------------
 
 void extcap_options_seeds() {
@@ -256,6 +300,7 @@ int main(int argc, char** argv) {
     vsock_seeds();
     spice_parser_seeds();
     extcap_options_seeds();
+    capture_replay_seeds();
     std::cout << "seeds written under " << g_root << "\n";
     return 0;
 }
