@@ -200,10 +200,9 @@ void fd_moved(int fd, Transfer transfer, const void* buffer, ssize_t count) noex
 void ssl_moved(ssl_st* ssl, Transfer transfer, const void* buffer, std::size_t count) noexcept {
     if (count == 0) return;
     const iovec one{const_cast<void*>(buffer), count};
-    // A process whose TLS is not SPICE (curl, say) never needs the tap's state: nothing to remember.
-    if (g_tap.load(std::memory_order_acquire) == nullptr &&
-        !spicecap::tap::could_start_spice(MovedBytes{{&one, 1}, count}))
-        return;
+    // Every TLS connection is remembered from its first bytes on, SPICE or not: a later SSL_read of an
+    // HTTPS body that happens to start with "REDQ" is not the start of a connection. (The Tap is cheap;
+    // only a SPICE channel starts the producer.)
     as_tap([&] { tap().connections.ssl_moved(ssl, transfer, MovedBytes{{&one, 1}, count}, now_ns()); });
 }
 
