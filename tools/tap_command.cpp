@@ -86,11 +86,13 @@ fs::path self_directory() {
 }
 
 /// The library built beside this program (build/tools/tap/) or installed beside libspicecap
-/// (bin -> lib/<multiarch>) under any prefix, else the configured prefix's.
+/// (bin -> lib/<multiarch>/spicecap/, see tools/tap/CMakeLists.txt) under any prefix, else the configured
+/// prefix's.
 std::optional<fs::path> find_library() {
     const fs::path self = self_directory();
-    for (const fs::path& candidate : {self / "tap" / kLibraryName, self / SPICECAP_BIN_TO_LIB_DIR / kLibraryName,
-                                      fs::path(SPICECAP_INSTALLED_LIB_DIR) / kLibraryName}) {
+    for (const fs::path& candidate : {self / "tap" / kLibraryName,
+                                      self / SPICECAP_BIN_TO_LIB_DIR / "spicecap" / kLibraryName,
+                                      fs::path(SPICECAP_INSTALLED_LIB_DIR) / "spicecap" / kLibraryName}) {
         std::error_code ec;
         if (fs::is_regular_file(candidate, ec)) return fs::canonical(candidate, ec);
     }
@@ -106,8 +108,8 @@ int tap_command(int argc, char** argv) {
     const auto library = find_library();
     if (!library) {
         std::fprintf(stderr,
-                     "spicecap tap: cannot find %s (looked in %s/tap, %s/%s and %s); reinstall spicecap or run "
-                     "the spicecap of a complete build folder\n",
+                     "spicecap tap: cannot find %s (looked in %s/tap, %s/%s/spicecap and %s/spicecap); reinstall "
+                     "spicecap or run the spicecap of a complete build folder\n",
                      kLibraryName, self_directory().c_str(), self_directory().c_str(), SPICECAP_BIN_TO_LIB_DIR,
                      SPICECAP_INSTALLED_LIB_DIR);
         return 1;
