@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # `spicecap tap` must not change anything a program does:
+#   - the library exports the interposed calls and nothing else (nm -D);
 #   - exec: the same pid, the program's exit status and its death by a signal; LD_PRELOAD keeps what was in
 #     it; a missing program is a clear error (127, as in a shell);
 #   - a program that speaks no SPICE (curl over HTTP and over HTTPS, i.e. through the tap's OpenSSL
@@ -12,6 +13,12 @@ source "$(dirname "$0")/tap_peers.sh"
 require_spice_peers
 command -v curl >/dev/null || fail "curl is missing (tools/install-deps.sh installs it)"
 start_daemon --verbose
+
+# --- no symbol of the program is disturbed: the library defines only the interposed calls -------------------
+exported=$(nm -D --defined-only "$BUILD_DIR/tools/tap/libspicecap-tap.so" | awk '{print $3}' | sort | tr '\n' ' ')
+expected="SSL_free SSL_read SSL_read_ex SSL_write SSL_write_ex accept accept4 close close_range dup dup2 dup3 read readv recv recvfrom recvmsg send sendmsg sendto socket socketpair write writev "
+[ "$exported" = "$expected" ] || fail "libspicecap-tap.so exports '$exported', not only the interposed calls"
+pass "libspicecap-tap.so exports the 24 interposed calls and nothing else"
 
 # --- exec: pid, exit status, signals, LD_PRELOAD ------------------------------------------------------------
 "$SPICECAP" tap -- sh -c 'echo $$ >"$1"; exit 7' sh "$WORK/pid" &
