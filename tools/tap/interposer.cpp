@@ -15,8 +15,8 @@
 //    fork) and starts a producer of its own at its first SPICE channel.
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
-#include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -53,11 +53,17 @@ using spicecap::tap::Transfer;
 
 // ---- the real functions ---------------------------------------------------------------------------------
 
+/// Set while this thread looks up a real function. dlsym may allocate, and a malloc that another preloaded
+/// library replaces may read a file while it initialises: such a nested call cannot wait for the lookup it
+/// interrupted, so the descriptor calls then go to the kernel directly (the wrappers below).
+thread_local bool t_resolving __attribute__((tls_model("initial-exec"))) = false;
+
 /// The next definition of `name` after this library (libc's, libssl's). Looked up at the first call.
 template <class Function>
 Function* next_definition(std::atomic<Function*>& slot, const char* name) noexcept {
     Function* f = slot.load(std::memory_order_acquire);
     if (f != nullptr) return f;
+    t_resolving = true;
     f = reinterpret_cast<Function*>(::dlsym(RTLD_NEXT, name));
     if (f == nullptr && std::strncmp(name, "SSL_", 4) == 0) {
         // A libssl loaded with RTLD_LOCAL (by a plugin) is not in RTLD_NEXT's scope, yet its callers reach
@@ -69,6 +75,7 @@ Function* next_definition(std::atomic<Function*>& slot, const char* name) noexce
             }
         }
     }
+    t_resolving = false;
     if (f == nullptr) {
         // Nothing to forward to: the program called a function no loaded library defines. Cannot happen
         // for a program that links what it calls; say so rather than return a made-up result.
@@ -88,6 +95,7 @@ Function* next_definition(std::atomic<Function*>& slot, const char* name) noexce
         static std::atomic<decltype(&name)> slot{nullptr};           \
         return next_definition<std::remove_pointer_t<decltype(&name)>>(slot, #name); \
     }())
+
 
 // ---- state ----------------------------------------------------------------------------------------------
 
@@ -158,7 +166,7 @@ Tap& tap() {
 /// per SPICE call (measured: the largest part of the tap's cost) for nothing more.
 template <class Work>
 void as_tap(Work&& work) noexcept {
-    if (t_inside || g_exiting.load(std::memory_order_relaxed)) return;
+    if (t_inside || t_resolving || g_exiting.load(std::memory_order_relaxed)) return;
     const int saved_errno = errno;
     t_inside = true;
     try {
@@ -223,6 +231,17 @@ void fd_duplicated(int from, int to) noexcept {
 
 bool peeking(int flags) noexcept { return (flags & MSG_PEEK) != 0; }
 
+/// dup2 for a call made inside a lookup: the system call where it exists, else dup3 (which refuses
+/// fd == to, where dup2 only checks that fd is open).
+int dup2_by_system_call(int fd, int to) noexcept {
+#ifdef SYS_dup2
+    return static_cast<int>(::syscall(SYS_dup2, fd, to));
+#else
+    if (fd == to) return ::fcntl(fd, F_GETFD) < 0 ? -1 : fd;
+    return static_cast<int>(::syscall(SYS_dup3, fd, to, 0));
+#endif
+}
+
 // ---- fork and exit --------------------------------------------------------------------------------------
 
 bool g_fork_locked = false;
@@ -283,71 +302,75 @@ __attribute__((destructor)) void unload() noexcept {
 // ---- the interposed calls -------------------------------------------------------------------------------
 
 SPICECAP_TAP_EXPORT ssize_t read(int fd, void* buffer, size_t size) {
-    const ssize_t n = REAL(read)(fd, buffer, size);
+    const ssize_t n = t_resolving ? ::syscall(SYS_read, fd, buffer, size) : REAL(read)(fd, buffer, size);
     fd_moved(fd, Transfer::received, buffer, n);
     return n;
 }
 
 SPICECAP_TAP_EXPORT ssize_t write(int fd, const void* buffer, size_t size) {
-    const ssize_t n = REAL(write)(fd, buffer, size);
+    const ssize_t n = t_resolving ? ::syscall(SYS_write, fd, buffer, size) : REAL(write)(fd, buffer, size);
     fd_moved(fd, Transfer::sent, buffer, n);
     return n;
 }
 
 SPICECAP_TAP_EXPORT ssize_t readv(int fd, const struct iovec* buffers, int count) {
-    const ssize_t n = REAL(readv)(fd, buffers, count);
+    const ssize_t n = t_resolving ? ::syscall(SYS_readv, fd, buffers, count) : REAL(readv)(fd, buffers, count);
     if (count > 0) fd_moved(fd, Transfer::received, buffers, static_cast<std::size_t>(count), n);
     return n;
 }
 
 SPICECAP_TAP_EXPORT ssize_t writev(int fd, const struct iovec* buffers, int count) {
-    const ssize_t n = REAL(writev)(fd, buffers, count);
+    const ssize_t n = t_resolving ? ::syscall(SYS_writev, fd, buffers, count) : REAL(writev)(fd, buffers, count);
     if (count > 0) fd_moved(fd, Transfer::sent, buffers, static_cast<std::size_t>(count), n);
     return n;
 }
 
 SPICECAP_TAP_EXPORT ssize_t recv(int fd, void* buffer, size_t size, int flags) {
-    const ssize_t n = REAL(recv)(fd, buffer, size, flags);
+    const ssize_t n = t_resolving ? ::syscall(SYS_recvfrom, fd, buffer, size, flags, nullptr, nullptr)
+                                    : REAL(recv)(fd, buffer, size, flags);
     if (!peeking(flags)) fd_moved(fd, Transfer::received, buffer, n);
     return n;
 }
 
 SPICECAP_TAP_EXPORT ssize_t send(int fd, const void* buffer, size_t size, int flags) {
-    const ssize_t n = REAL(send)(fd, buffer, size, flags);
+    const ssize_t n = t_resolving ? ::syscall(SYS_sendto, fd, buffer, size, flags, nullptr, 0)
+                                    : REAL(send)(fd, buffer, size, flags);
     fd_moved(fd, Transfer::sent, buffer, n);
     return n;
 }
 
 SPICECAP_TAP_EXPORT ssize_t recvfrom(int fd, void* buffer, size_t size, int flags, struct sockaddr* from,
                                      socklen_t* from_size) {
-    const ssize_t n = REAL(recvfrom)(fd, buffer, size, flags, from, from_size);
+    const ssize_t n = t_resolving ? ::syscall(SYS_recvfrom, fd, buffer, size, flags, from, from_size)
+                                    : REAL(recvfrom)(fd, buffer, size, flags, from, from_size);
     if (!peeking(flags)) fd_moved(fd, Transfer::received, buffer, n);
     return n;
 }
 
 SPICECAP_TAP_EXPORT ssize_t sendto(int fd, const void* buffer, size_t size, int flags, const struct sockaddr* to,
                                    socklen_t to_size) {
-    const ssize_t n = REAL(sendto)(fd, buffer, size, flags, to, to_size);
+    const ssize_t n = t_resolving ? ::syscall(SYS_sendto, fd, buffer, size, flags, to, to_size)
+                                    : REAL(sendto)(fd, buffer, size, flags, to, to_size);
     fd_moved(fd, Transfer::sent, buffer, n);
     return n;
 }
 
 SPICECAP_TAP_EXPORT ssize_t recvmsg(int fd, struct msghdr* message, int flags) {
-    const ssize_t n = REAL(recvmsg)(fd, message, flags);
+    const ssize_t n = t_resolving ? ::syscall(SYS_recvmsg, fd, message, flags) : REAL(recvmsg)(fd, message, flags);
     if (n > 0 && !peeking(flags) && message->msg_iovlen > 0)
         fd_moved(fd, Transfer::received, message->msg_iov, message->msg_iovlen, n);
     return n;
 }
 
 SPICECAP_TAP_EXPORT ssize_t sendmsg(int fd, const struct msghdr* message, int flags) {
-    const ssize_t n = REAL(sendmsg)(fd, message, flags);
+    const ssize_t n = t_resolving ? ::syscall(SYS_sendmsg, fd, message, flags) : REAL(sendmsg)(fd, message, flags);
     if (n > 0 && message->msg_iovlen > 0) fd_moved(fd, Transfer::sent, message->msg_iov, message->msg_iovlen, n);
     return n;
 }
 
 SPICECAP_TAP_EXPORT int close(int fd) {
     fd_reset(fd);
-    return REAL(close)(fd);
+    return t_resolving ? static_cast<int>(::syscall(SYS_close, fd)) : REAL(close)(fd);
 }
 
 SPICECAP_TAP_EXPORT int close_range(unsigned int first, unsigned int last, int flags) {
@@ -355,11 +378,12 @@ SPICECAP_TAP_EXPORT int close_range(unsigned int first, unsigned int last, int f
         for (unsigned int fd = first; fd <= last && fd < static_cast<unsigned int>(FdStates::kSize); ++fd)
             fd_reset(static_cast<int>(fd));
     }
-    return REAL(close_range)(first, last, flags);
+    return t_resolving ? static_cast<int>(::syscall(SYS_close_range, first, last, flags))
+                       : REAL(close_range)(first, last, flags);
 }
 
 SPICECAP_TAP_EXPORT int dup(int fd) {
-    const int copy = REAL(dup)(fd);
+    const int copy = t_resolving ? static_cast<int>(::syscall(SYS_dup, fd)) : REAL(dup)(fd);
     if (copy >= 0) {
         const int saved_errno = errno;
         fd_duplicated(fd, copy);
@@ -369,7 +393,7 @@ SPICECAP_TAP_EXPORT int dup(int fd) {
 }
 
 SPICECAP_TAP_EXPORT int dup2(int fd, int to) {
-    const int copy = REAL(dup2)(fd, to);
+    const int copy = t_resolving ? dup2_by_system_call(fd, to) : REAL(dup2)(fd, to);
     if (copy >= 0) {
         const int saved_errno = errno;
         fd_duplicated(fd, copy);
@@ -379,7 +403,7 @@ SPICECAP_TAP_EXPORT int dup2(int fd, int to) {
 }
 
 SPICECAP_TAP_EXPORT int dup3(int fd, int to, int flags) {
-    const int copy = REAL(dup3)(fd, to, flags);
+    const int copy = t_resolving ? static_cast<int>(::syscall(SYS_dup3, fd, to, flags)) : REAL(dup3)(fd, to, flags);
     if (copy >= 0) {
         const int saved_errno = errno;
         fd_duplicated(fd, copy);
@@ -391,13 +415,15 @@ SPICECAP_TAP_EXPORT int dup3(int fd, int to, int flags) {
 // New sockets start unknown, even if the tap missed the close of an earlier descriptor with their number
 // (fclose, or a close made inside libc, never reaches close() above).
 SPICECAP_TAP_EXPORT int socket(int domain, int type, int protocol) {
-    const int fd = REAL(socket)(domain, type, protocol);
+    const int fd = t_resolving ? static_cast<int>(::syscall(SYS_socket, domain, type, protocol))
+                                 : REAL(socket)(domain, type, protocol);
     if (fd >= 0) fd_reset(fd);
     return fd;
 }
 
 SPICECAP_TAP_EXPORT int socketpair(int domain, int type, int protocol, int fds[2]) {
-    const int result = REAL(socketpair)(domain, type, protocol, fds);
+    const int result = t_resolving ? static_cast<int>(::syscall(SYS_socketpair, domain, type, protocol, fds))
+                                    : REAL(socketpair)(domain, type, protocol, fds);
     if (result == 0) {
         fd_reset(fds[0]);
         fd_reset(fds[1]);
@@ -406,13 +432,15 @@ SPICECAP_TAP_EXPORT int socketpair(int domain, int type, int protocol, int fds[2
 }
 
 SPICECAP_TAP_EXPORT int accept(int fd, struct sockaddr* address, socklen_t* address_size) {
-    const int connection = REAL(accept)(fd, address, address_size);
+    const int connection = t_resolving ? static_cast<int>(::syscall(SYS_accept4, fd, address, address_size, 0))
+                                        : REAL(accept)(fd, address, address_size);
     if (connection >= 0) fd_reset(connection);
     return connection;
 }
 
 SPICECAP_TAP_EXPORT int accept4(int fd, struct sockaddr* address, socklen_t* address_size, int flags) {
-    const int connection = REAL(accept4)(fd, address, address_size, flags);
+    const int connection = t_resolving ? static_cast<int>(::syscall(SYS_accept4, fd, address, address_size, flags))
+                                        : REAL(accept4)(fd, address, address_size, flags);
     if (connection >= 0) fd_reset(connection);
     return connection;
 }
