@@ -8,6 +8,7 @@ packages=(
   libpcap-dev nlohmann-json3-dev libasio-dev doctest-dev   # libraries
   tshark xxd procps                    # the real peer in end-to-end tests, and what the tests use
   qemu-system-x86 python3-gi gir1.2-spiceclientglib-2.0 tcpdump iproute2   # real SPICE server and client test
+  openssl curl virt-viewer xvfb imagemagick   # spicecap tap tests: TLS CA, a non-SPICE program, remote-viewer on X
   clang libclang-rt-14-dev             # libFuzzer targets
   libbenchmark-dev                     # producer call cost in tests/bench
   dpkg-dev file help2man lintian systemd   # the .deb: cpack (dpkg-shlibdeps, file), manual pages, its test

@@ -70,7 +70,8 @@ done
 dpkg-deb -c "${deb_files[0]}" | awk '{print $6}' >"$WORK/spicecap.contents"
 for f in "$extcap_dir/spicecap-extcap" "$lua_dir/usb_vsock.lua" /usr/bin/spicecapd /usr/bin/spicecap \
          /usr/share/spicecap/usb_vsock.lua /usr/lib/systemd/user/spicecapd.service \
-         /usr/share/man/man1/spicecapd.1.gz /usr/share/man/man1/spicecap.1.gz; do
+         /usr/share/man/man1/spicecapd.1.gz /usr/share/man/man1/spicecap.1.gz \
+         "/usr/lib/$(dpkg-architecture -qDEB_HOST_MULTIARCH)/spicecap/libspicecap-tap.so"; do
   grep -qx ".$f" "$WORK/spicecap.contents" || fail "spicecap_*.deb has no $f"
 done
 pass "cpack made ${deb_files[*]##*/}; the extcap is in $extcap_dir, usb_vsock.lua in $lua_dir"
@@ -111,6 +112,9 @@ grep -q '^[0-9]*\. spice (SPICE capture)$' "$WORK/interfaces.txt" || { cat "$WOR
 grep -q '^[0-9]*\. usbvsock (USB vsock capture)$' "$WORK/interfaces.txt" || fail "tshark -D does not list USB vsock capture"
 tshark -G plugins 2>/dev/null | grep "usb_vsock.lua.*$lua_dir/usb_vsock.lua" >/dev/null || fail "tshark does not load $lua_dir/usb_vsock.lua"
 pass "with an empty HOME, tshark -D lists SPICE capture and USB vsock capture; tshark loads the global usb_vsock.lua"
+tap_library="/usr/lib/$(dpkg-architecture -qDEB_HOST_MULTIARCH)/spicecap/libspicecap-tap.so"
+[ "$("$SPICECAP" tap -- sh -c 'printf %s "$LD_PRELOAD"' 2>/dev/null)" = "$tap_library" ] || fail "the installed spicecap tap does not preload $tap_library"
+pass "the installed spicecap tap preloads $tap_library"
 
 # ---- 3. the daemon, as a systemd user service ----
 unit=/usr/lib/systemd/user/spicecapd.service

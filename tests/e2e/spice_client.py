@@ -6,7 +6,9 @@ keys and moves the mouse on the inputs channel, stays SECONDS, disconnects. Prin
 opened and exits non-zero if a channel failed or none but main opened: the test must fail loudly, never
 pass on a client that did nothing.
 
-usage: spice_client.py HOST PORT SECONDS
+usage: spice_client.py HOST PORT SECONDS [--tls CA_FILE]
+  --tls CA_FILE   PORT is the server's tls-port: every channel over TLS, the server's certificate checked
+                  against CA_FILE
 """
 import sys
 
@@ -24,7 +26,10 @@ KEYS = [0x1F, 0x19, 0x17, 0x2E, 0x12]
 
 def main():
     host, port, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
-    session = Spice.Session(host=host, port=port)
+    if sys.argv[4:5] == ["--tls"]:
+        session = Spice.Session(host=host, tls_port=port, ca_file=sys.argv[5])
+    else:
+        session = Spice.Session(host=host, port=port)
     loop = GLib.MainLoop()
     channels = {}  # name -> state
     problems = []

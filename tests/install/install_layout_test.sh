@@ -16,7 +16,7 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 cmake --install "$build_dir" --prefix "$prefix" >"$work/install.log"
 for f in bin/spicecapd bin/spicecap "$libdir/wireshark/extcap/spicecap-extcap" share/spicecap/usb_vsock.lua \
          lib/systemd/user/spicecapd.service share/doc/spicecap/README.md include/spicecap/producer.h \
-         "$libdir/libspicecap.so.0" "$libdir/pkgconfig/spicecap.pc"; do
+         "$libdir/libspicecap.so.0" "$libdir/pkgconfig/spicecap.pc" "$libdir/spicecap/libspicecap-tap.so"; do
   [[ -e $prefix/$f ]] || fail "$f is not installed"
 done
 [[ -x $prefix/$libdir/wireshark/extcap/spicecap-extcap ]] || fail "the extcap is not executable"
@@ -31,7 +31,9 @@ if command -v systemd-analyze >/dev/null; then
 fi
 [[ ! -e $prefix/share/doc/spicecap/copyright && ! -e $prefix/share/doc/libspicecap0 ]] ||
   fail "a plain install has the Debian packages' copyright/changelog files"
-echo "ok: layout under $prefix"
+preload=$("$prefix/bin/spicecap" tap -- sh -c 'printf %s "$LD_PRELOAD"' 2>/dev/null)
+[[ $preload == "$prefix/$libdir/spicecap/libspicecap-tap.so" ]] || fail "spicecap tap from the prefix preloads '$preload'"
+echo "ok: layout under $prefix; spicecap tap preloads the prefix's libspicecap-tap.so"
 
 # spicecap install from the prefix, into an empty HOME: links to this prefix's files.
 export HOME=$work/home XDG_CONFIG_HOME=$work/home/.config

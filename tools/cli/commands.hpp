@@ -9,5 +9,7 @@ int record_command(int argc, char** argv);
 int demo_command(int argc, char** argv);
 /// `spicecap status [--json] [--socket PATH]`: the daemon's sessions, subscribers and counters.
 int status_command(int argc, char** argv);
+/// `spicecap tap [options] -- COMMAND...`: runs COMMAND with libspicecap-tap.so preloaded (docs/tap.md).
+int tap_command(int argc, char** argv);
 
 }  // namespace spicecap::cli

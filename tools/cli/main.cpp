@@ -20,6 +20,7 @@ constexpr Subcommand kSubcommands[] = {
     {"demo", "play a scripted SPICE (or --vsock USB vsock) session into the daemon", spicecap::cli::demo_command},
     {"record", "write one pcap file per channel from the daemon's live records", spicecap::cli::record_command},
     {"proxy", "SPICE proxy that reports every message passing through it", spicecap::cli::proxy_command},
+    {"tap", "run a SPICE client or server (remote-viewer, qemu) with every message reported", spicecap::cli::tap_command},
     {"replay", "send the SPICE traffic of a pcap/pcapng capture to the daemon", spicecap::cli::replay_command},
     {"send", "report hand-made SPICE messages or USB vsock transfers (hex or files)", spicecap::cli::send_command},
     {"install", "register the extcap (and Lua dissector) with Wireshark", spicecap::cli::install_command},

@@ -57,6 +57,8 @@ private:
     // Writes batches until the connection ends; true if it ended because the producer stops.
     bool serve(producer_detail::DaemonConnection& connection);
     void wait_unless_stopped(std::chrono::milliseconds delay) const noexcept;
+    // Waits until `until` (SPICECAP_PRODUCER_GATHER_US, sender.cpp); false if the producer stops meanwhile.
+    bool gather_until(std::chrono::steady_clock::time_point until) const noexcept;
 
     const std::string hello_json_;
     const std::chrono::milliseconds shutdown_timeout_;

@@ -32,6 +32,16 @@ private:
     milliseconds delay_ = kFirst;
 };
 
+/// With a value above 0 (a build of the library for one program may define it: libspicecap-tap.so does),
+/// the sender, woken again within this many microseconds of its last write, waits for the rest of that
+/// time before writing: a steady stream of small messages then costs one wake-up and one write per
+/// interval instead of per message, and each message waits at most this long. 0: every wake-up writes
+/// at once (the library's latency target, design §9).
+#ifndef SPICECAP_PRODUCER_GATHER_US
+#define SPICECAP_PRODUCER_GATHER_US 0
+#endif
+constexpr std::chrono::microseconds kGather{SPICECAP_PRODUCER_GATHER_US};
+
 /// How long a daemon may take to answer the HELLO of a background attempt before it counts as failed.
 constexpr milliseconds kHelloTimeout{5000};
 
@@ -93,14 +103,19 @@ void Producer::Impl::run_sender(std::optional<producer_detail::DaemonConnection>
 bool Producer::Impl::serve(producer_detail::DaemonConnection& connection) {
     producer_detail::Batch batch;
     buffer.reserve_full_size(batch.bytes);  // it is swapped with the pending buffer: both must be full size
+    auto last_write = std::chrono::steady_clock::time_point{};
     while (true) {
         if (!buffer.take(batch)) {
             switch (connection.wait_idle(data_ready, stop_)) {
                 case producer_detail::DaemonConnection::Wake::stop: return true;
                 case producer_detail::DaemonConnection::Wake::closed: return false;
-                case producer_detail::DaemonConnection::Wake::data_ready: data_ready.clear(); continue;
+                case producer_detail::DaemonConnection::Wake::data_ready:
+                    data_ready.clear();
+                    if (kGather.count() > 0 && !gather_until(last_write + kGather)) return true;
+                    continue;
             }
         }
+        if (kGather.count() > 0) last_write = std::chrono::steady_clock::now();
         const auto result = connection.write_all(batch.bytes, stop_);
         buffer.settle(batch, result.written);
         switch (result.outcome) {
@@ -109,6 +124,15 @@ bool Producer::Impl::serve(producer_detail::DaemonConnection& connection) {
             case producer_detail::DaemonConnection::WriteOutcome::broken: return false;
         }
     }
+}
+
+bool Producer::Impl::gather_until(std::chrono::steady_clock::time_point until) const noexcept {
+    const auto rest = until - std::chrono::steady_clock::now();
+    if (rest <= std::chrono::steady_clock::duration::zero()) return true;
+    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(rest).count();
+    const timespec wait{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
+    pollfd fd = {stop_.fd(), POLLIN, 0};
+    return ::ppoll(&fd, 1, &wait, nullptr) <= 0;
 }
 
 void Producer::Impl::wait_unless_stopped(milliseconds delay) const noexcept {
