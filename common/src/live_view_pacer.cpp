@@ -1,0 +1,105 @@
+// Link stages written as one piece ending with their link results, then a pause (see the header).
+#include "spicecap/live_view_pacer.hpp"
+
+namespace spicecap {
+
+LiveViewPacer::LiveViewPacer(LiveViewPacerOptions options) : options_(options) {}
+
+void LiveViewPacer::hold(std::deque<HeldFrame>& where, std::uint64_t timestamp_ns,
+                         std::span<const std::uint8_t> frame) {
+    if (frame.empty()) return;  // a link stage that ended with nothing on the wire
+    where.push_back(HeldFrame{timestamp_ns, std::vector<std::uint8_t>(frame.begin(), frame.end())});
+    held_bytes_ += frame.size();
+}
+
+void LiveViewPacer::write_held(const FrameSink& out) {
+    for (const auto& f : before_) out(f.timestamp_ns, f.bytes);
+    for (const auto& f : results_) out(f.timestamp_ns, f.bytes);
+    before_.clear();
+    results_.clear();
+    held_bytes_ = 0;
+}
+
+void LiveViewPacer::submit(std::uint64_t timestamp_ns, std::span<const std::uint8_t> frame, FrameRole role,
+                           Clock::time_point now, const FrameSink& out) {
+    switch (role.kind) {
+        case FrameRole::link:
+            // Link stages that follow each other (a new subscriber's preamble, channels opening together)
+            // join one piece, so that all their results come last.
+            if (!stage_started_) stage_started_ = now;
+            open_stages_.insert(role.stream);
+            hold(before_, timestamp_ns, frame);
+            break;
+        case FrameRole::link_end:
+            open_stages_.erase(role.stream);
+            hold(results_, timestamp_ns, frame);
+            break;
+        case FrameRole::data:
+            if (piece_complete()) write_piece(now, out);
+            if (open_stages_.empty() && results_.empty() && !settle_until_) {
+                out(timestamp_ns, frame);  // the common case: nothing to wait for
+                return;
+            }
+            hold(before_, timestamp_ns, frame);
+            break;
+    }
+    if (held_bytes_ > options_.max_held_bytes) {
+        write_held(out);
+        open_stages_.clear();
+        stage_started_.reset();
+        settle_until_.reset();
+    }
+}
+
+bool LiveViewPacer::piece_complete() const noexcept { return open_stages_.empty() && !results_.empty(); }
+
+void LiveViewPacer::write_piece(Clock::time_point now, const FrameSink& out) {
+    // Results last, then nothing until Wireshark has read (and drawn) the piece by itself.
+    write_held(out);
+    stage_started_.reset();
+    settle_until_ = now + options_.settle;
+    ++pieces_;
+}
+
+void LiveViewPacer::end_of_burst(Clock::time_point now, const FrameSink& out) {
+    if (piece_complete()) write_piece(now, out);
+}
+
+void LiveViewPacer::poll(Clock::time_point now, const FrameSink& out) {
+    if (stage_started_ && !open_stages_.empty() && now >= *stage_started_ + options_.max_link_stage_wait) {
+        // A link stage that does not end: stop waiting for it.
+        open_stages_.clear();
+        stage_started_.reset();
+        write_held(out);
+        settle_until_.reset();
+        return;
+    }
+    if (piece_complete()) {
+        write_piece(now, out);
+        return;
+    }
+    if (settle_until_ && now >= *settle_until_) {
+        settle_until_.reset();
+        // A link stage that began while output paused keeps everything after it waiting for its end.
+        if (open_stages_.empty()) write_held(out);
+    }
+}
+
+std::optional<LiveViewPacer::Clock::time_point> LiveViewPacer::next_deadline() const {
+    if (piece_complete()) return Clock::time_point::min();  // due now
+    std::optional<Clock::time_point> at = settle_until_;
+    if (stage_started_ && !open_stages_.empty()) {
+        const auto give_up = *stage_started_ + options_.max_link_stage_wait;
+        if (!at || give_up < *at) at = give_up;
+    }
+    return at;
+}
+
+void LiveViewPacer::drain(const FrameSink& out) {
+    write_held(out);
+    open_stages_.clear();
+    stage_started_.reset();
+    settle_until_.reset();
+}
+
+}  // namespace spicecap
