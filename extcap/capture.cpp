@@ -12,10 +12,12 @@
 #include <cstring>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <tuple>
 
 #include "control_pipes.hpp"
 #include "spicecap/bpf_filter.hpp"
+#include "spicecap/live_view_pacer.hpp"
 #include "spicecap/pcap_writer.hpp"
 #include "spicecap/socket_path.hpp"
 #include "spicecap/spice_capture.hpp"
@@ -26,6 +28,21 @@ namespace spicecap::extcap {
 namespace {
 
 constexpr auto kStatusInterval = std::chrono::seconds(1);
+// How long a failed capture keeps the toolbar pipes open for Wireshark to open its ends (see ControlPipes).
+constexpr auto kWaitForWireshark = std::chrono::seconds(5);
+
+std::string byte_count(std::uint64_t bytes) {
+    std::ostringstream out;
+    out.precision(1);
+    if (bytes >= (1u << 20)) {
+        out << std::fixed << static_cast<double>(bytes) / (1u << 20) << " MiB";
+    } else if (bytes >= (1u << 10)) {
+        out << std::fixed << static_cast<double>(bytes) / (1u << 10) << " KiB";
+    } else {
+        out << bytes << " bytes";
+    }
+    return out.str();
+}
 
 std::uint64_t now_ns() {
     return static_cast<std::uint64_t>(
@@ -42,7 +59,9 @@ public:
           link_type_(spice_interface_ ? kLinkTypeEthernet : options.vsock_link_type),
           signals_(io_, SIGINT, SIGTERM),
           status_timer_(io_),
+          pacer_timer_(io_),
           spice_(SpiceCaptureOptions{.server_port = options.server_port, .handshake = options.handshake}) {}
+    ~Capture() override { log_.set_mirror(nullptr); }
 
     int run();
 
@@ -53,8 +72,16 @@ public:
     void on_end(const std::string& why) override { stop(1, why + "; start the capture again", LogLevel::error); }
 
 private:
+    std::optional<std::string> start_output();
+    std::optional<std::string> subscribe();
+    int fail(const std::string& why);
     void write_vsock(const Record& record);
+    void spice_frame(std::uint64_t timestamp_ns, std::span<const std::uint8_t> frame, FrameRole role);
     void write_frame(std::uint64_t timestamp_ns, std::span<const std::uint8_t> frame);
+    void write_unfiltered(std::uint64_t timestamp_ns, std::span<const std::uint8_t> frame);
+    void arm_pacer();
+    void log_pause();
+    std::string status_text() const;
     void tick_status();
     void stop(int exit_code, const std::string& why, LogLevel level);
 
@@ -65,12 +92,19 @@ private:
     asio::io_context io_;
     asio::signal_set signals_;
     asio::steady_timer status_timer_;
+    asio::steady_timer pacer_timer_;
     std::unique_ptr<Subscription> subscription_;
     std::optional<PcapWriter> writer_;
     std::optional<BpfFilter> filter_;
     SpiceCapture spice_;
-    FrameSink sink_ = [this](std::uint64_t ts, std::span<const std::uint8_t> f) { write_frame(ts, f); };
+    RoledFrameSink sink_ = [this](std::uint64_t ts, std::span<const std::uint8_t> f, FrameRole role) {
+        spice_frame(ts, f, role);
+    };
+    FrameSink unfiltered_ = [this](std::uint64_t ts, std::span<const std::uint8_t> f) { write_unfiltered(ts, f); };
     std::unique_ptr<ControlPipes> control_;
+    // Only for Wireshark's GUI (it passes the toolbar pipes; tshark never re-dissects, so it needs no pauses).
+    std::optional<LiveViewPacer> pacer_;
+    std::optional<LiveViewPacer::Clock::time_point> pacer_armed_for_;
     // USB vsock links whose next transfer must carry the "drops before" flag: (session, link, direction).
     std::set<std::tuple<std::uint32_t, std::uint8_t, std::uint8_t>> vsock_drops_pending_;
     std::uint64_t frames_written_ = 0;
@@ -79,50 +113,23 @@ private:
     std::uint64_t dropped_ = 0;
     int exit_code_ = 0;
     bool stopped_ = false;
+    bool writer_failed_ = false;
+    bool draining_ = false;
 };
 
 int Capture::run() {
-    auto filter = BpfFilter::compile(options_.capture_filter, link_type_);
-    if (!filter) {
-        log_.error("invalid capture filter '" + options_.capture_filter + "': " + filter.error());
-        return 1;
-    }
-    filter_ = std::move(*filter);
-
-    // Wireshark waits for the FIFO to be opened and for the pcap header before anything else.
-    const int fifo = ::open(options_.fifo.c_str(), O_WRONLY | O_CLOEXEC | O_CREAT, 0600);
-    if (fifo < 0) {
-        log_.error("cannot open the capture output " + options_.fifo + ": " + std::strerror(errno));
-        return 1;
-    }
-    auto writer = PcapWriter::open_fd(fifo, link_type_,
-                                      spice_interface_ ? kDefaultSnapLength : static_cast<int>(vsock::max_record_size));
-    if (!writer) {
-        log_.error(writer.error());
-        return 1;
-    }
-    writer_ = std::move(*writer);
-
-    SubscriptionRequest request;
-    request.kind = spice_interface_ ? StreamKind::spice : StreamKind::usb_vsock;
-    if (spice_interface_) request.channels = options_.channels;
-    request.session = options_.session;
-    request.history_seconds = options_.history_seconds;
-    const auto socket = socket_path(options_.socket.empty() ? std::nullopt
-                                                            : std::optional<std::string_view>(options_.socket));
-    auto subscription = Subscription::open(io_, socket, request);
-    if (!subscription) {
-        log_.error(subscription.error());
-        return 1;
-    }
-    subscription_ = std::move(*subscription);
-    log_.info("subscribed to spicecapd at " + socket.string());
-
+    // The toolbar pipes first, before anything can fail: Wireshark's UI waits for them (design §11).
     if (!options_.control_in.empty() || !options_.control_out.empty()) {
         control_ = std::make_unique<ControlPipes>(options_.control_in, options_.control_out, [this] {
-            asio::post(io_, [this] { stop(0, "Wireshark closed the control pipe; stopping", LogLevel::info); });
+            asio::post(io_, [this] { stop(0, "Wireshark closed the toolbar pipe; stopping", LogLevel::info); });
         });
+        // Everything the capture logs shows in the toolbar's Log window too.
+        log_.set_mirror([this](LogLevel, std::string_view text) { control_->log_line(std::string(text)); });
+        if (spice_interface_) pacer_.emplace();
     }
+    if (auto failed = start_output()) return fail(*failed);
+    if (auto failed = subscribe()) return fail(*failed);
+
     signals_.async_wait([this](const asio::error_code& ec, int signal) {
         if (!ec) stop(0, std::string("stopping on ") + (signal == SIGINT ? "SIGINT" : "SIGTERM"), LogLevel::info);
     });
@@ -131,10 +138,59 @@ int Capture::run() {
     io_.run();
 
     if (spice_interface_ && writer_) spice_.close_all(now_ns(), sink_);
+    if (pacer_ && writer_) {
+        draining_ = true;
+        pacer_->drain(unfiltered_);
+    }
     if (writer_) (void)writer_->close();
-    log_.info("wrote " + std::to_string(frames_written_) + " frames; the daemon dropped " + std::to_string(dropped_) +
-              " records for this capture");
+    log_.message("capture ended: " + status_text());
     return exit_code_;
+}
+
+std::optional<std::string> Capture::start_output() {
+    // Wireshark waits for the FIFO to be opened and for the pcap header before anything else; once the
+    // capture runs it opens the toolbar pipes.
+    const int fifo = ::open(options_.fifo.c_str(), O_WRONLY | O_CLOEXEC | O_CREAT, 0600);
+    if (fifo < 0) return "cannot open the capture output " + options_.fifo + ": " + std::strerror(errno);
+    auto writer = PcapWriter::open_fd(fifo, link_type_,
+                                      spice_interface_ ? kDefaultSnapLength : static_cast<int>(vsock::max_record_size));
+    if (!writer) return writer.error();
+    writer_ = std::move(*writer);
+
+    auto filter = BpfFilter::compile(options_.capture_filter, link_type_);
+    if (!filter) return "invalid capture filter '" + options_.capture_filter + "': " + filter.error();
+    filter_ = std::move(*filter);
+    return std::nullopt;
+}
+
+std::optional<std::string> Capture::subscribe() {
+    SubscriptionRequest request;
+    request.kind = spice_interface_ ? StreamKind::spice : StreamKind::usb_vsock;
+    if (spice_interface_) request.channels = options_.channels;
+    request.session = options_.session;
+    request.history_seconds = options_.history_seconds;
+    const auto socket = socket_path(options_.socket.empty() ? std::nullopt
+                                                            : std::optional<std::string_view>(options_.socket));
+    auto subscription = Subscription::open(io_, socket, request);
+    if (!subscription) return subscription.error();
+    subscription_ = std::move(*subscription);
+
+    std::string what = spice_interface_ ? "SPICE" : "USB vsock";
+    what += " from spicecapd at " + socket.string() + " (session ";
+    what += options_.session ? std::to_string(*options_.session) : std::string("all");
+    if (options_.history_seconds > 0) what += ", " + std::to_string(options_.history_seconds) + " s of history";
+    if (!options_.capture_filter.empty()) what += ", capture filter '" + options_.capture_filter + "'";
+    log_.message("capturing " + what + ")");
+    return std::nullopt;
+}
+
+int Capture::fail(const std::string& why) {
+    // One sentence on stderr (Wireshark shows it when the capture ends), then give Wireshark the time to open
+    // its ends of the toolbar pipes: leaving before it did would block its UI.
+    log_.error(why);
+    if (control_) control_->wait_until_connected(kWaitForWireshark);
+    if (writer_) (void)writer_->close();
+    return 1;
 }
 
 void Capture::on_record(const Record& record) {
@@ -153,10 +209,8 @@ void Capture::on_drop(const DropNotice& notice) {
         vsock_drops_pending_.insert(
             {notice.where.session, notice.where.channel_id, static_cast<std::uint8_t>(notice.where.direction)});
     }
-    const std::string text = "spicecapd dropped " + std::to_string(notice.records) +
-                             " records for this capture (it could not keep up)";
-    log_.info(text);
-    if (control_) control_->log_line(text);
+    log_.info("spicecapd dropped " + std::to_string(notice.records) +
+              " records for this capture (it could not keep up)");
 }
 
 void Capture::on_event(const nlohmann::json& event) {
@@ -170,7 +224,14 @@ void Capture::on_event(const nlohmann::json& event) {
 void Capture::on_idle() {
     // Nothing more is queued: this is the moment to show Wireshark what we have.
     if (!writer_ || stopped_) return;
+    if (pacer_) {
+        const auto pieces = pacer_->link_stage_pieces();
+        pacer_->end_of_burst(LiveViewPacer::Clock::now(), unfiltered_);
+        if (pacer_->link_stage_pieces() != pieces) log_pause();
+        arm_pacer();
+    }
     if (auto flushed = writer_->flush(); !flushed) {
+        writer_failed_ = true;
         stop(0, "the capture reader went away (" + flushed.error() + "); stopping", LogLevel::info);
     }
 }
@@ -191,23 +252,78 @@ void Capture::write_vsock(const Record& record) {
     vsock_bytes_ += record.payload.size();
 }
 
+void Capture::spice_frame(std::uint64_t timestamp_ns, std::span<const std::uint8_t> frame, FrameRole role) {
+    if (stopped_ || !writer_) return;
+    // A frame the capture filter rejects is not written; the link-stage end it may mark still counts.
+    if (!frame.empty() && !filter_->accepts_everything() && !filter_->matches(frame)) {
+        if (role.kind != FrameRole::link_end) return;
+        frame = {};
+    }
+    if (pacer_) {
+        const auto pieces = pacer_->link_stage_pieces();
+        pacer_->submit(timestamp_ns, frame, role, LiveViewPacer::Clock::now(), unfiltered_);
+        if (pacer_->link_stage_pieces() != pieces) log_pause();
+    } else if (!frame.empty()) {
+        write_unfiltered(timestamp_ns, frame);
+    }
+}
+
 void Capture::write_frame(std::uint64_t timestamp_ns, std::span<const std::uint8_t> frame) {
     if (stopped_ || !writer_) return;
     if (!filter_->accepts_everything() && !filter_->matches(frame)) return;
+    write_unfiltered(timestamp_ns, frame);
+}
+
+void Capture::write_unfiltered(std::uint64_t timestamp_ns, std::span<const std::uint8_t> frame) {
+    // After a stop, only the frames the pacer still holds are written (drain), unless the reader is gone.
+    if (!writer_ || writer_failed_ || (stopped_ && !draining_)) return;
     if (auto written = writer_->write(timestamp_ns, frame); !written) {
+        writer_failed_ = true;
         stop(0, "the capture reader went away (" + written.error() + "); stopping", LogLevel::info);
         return;
     }
     ++frames_written_;
 }
 
+void Capture::arm_pacer() {
+    if (!pacer_) return;
+    const auto due = pacer_->next_deadline();
+    if (!due || (pacer_armed_for_ && *pacer_armed_for_ == *due)) return;
+    pacer_armed_for_ = due;
+    pacer_timer_.expires_at(*due);
+    pacer_timer_.async_wait([this](const asio::error_code& ec) {
+        if (ec || stopped_) return;
+        pacer_armed_for_.reset();
+        const auto pieces = pacer_->link_stage_pieces();
+        pacer_->poll(LiveViewPacer::Clock::now(), unfiltered_);
+        if (pacer_->link_stage_pieces() != pieces) log_pause();
+        if (writer_ && !stopped_) {
+            if (auto flushed = writer_->flush(); !flushed) {
+                writer_failed_ = true;
+                stop(0, "the capture reader went away (" + flushed.error() + "); stopping", LogLevel::info);
+                return;
+            }
+        }
+        arm_pacer();
+    });
+}
+
+void Capture::log_pause() {
+    log_.debug("wrote link stages (link results last); pausing output 1 s so that Wireshark's live packet list "
+               "decodes them (docs/wireshark-live-redissection.md)");
+}
+
+std::string Capture::status_text() const {
+    const auto records = spice_interface_ ? spice_.stats().records : vsock_records_;
+    const auto bytes = spice_interface_ ? spice_.stats().bytes : vsock_bytes_;
+    std::string text = std::to_string(records) + " records, " + byte_count(bytes) + ", " + std::to_string(dropped_) +
+                       " dropped";
+    if (options_.capture_filter.empty()) return text + " (no capture filter)";
+    return text + "; " + std::to_string(frames_written_) + " frames pass the capture filter";
+}
+
 void Capture::tick_status() {
-    if (control_) {
-        const auto records = spice_interface_ ? spice_.stats().records : vsock_records_;
-        const auto bytes = spice_interface_ ? spice_.stats().bytes : vsock_bytes_;
-        control_->status("spicecap: " + std::to_string(records) + " records, " + std::to_string(bytes) + " bytes, " +
-                         std::to_string(dropped_) + " dropped");
-    }
+    if (control_) control_->status(status_text());
     status_timer_.expires_after(kStatusInterval);
     status_timer_.async_wait([this](const asio::error_code& ec) {
         if (!ec && !stopped_) tick_status();
@@ -223,6 +339,7 @@ void Capture::stop(int exit_code, const std::string& why, LogLevel level) {
     asio::error_code ignored;
     signals_.cancel(ignored);
     status_timer_.cancel();
+    pacer_timer_.cancel();
     io_.stop();
 }
 
