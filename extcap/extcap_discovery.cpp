@@ -9,10 +9,14 @@
 namespace spicecap::extcap {
 
 std::string interfaces_text() {
-    return "extcap {version=" SPICECAP_VERSION "}\n"
+    return "extcap {version=" SPICECAP_VERSION "}{display=spicecap}\n"
            "interface {value=spice}{display=SPICE capture}\n"
            "interface {value=usbvsock}{display=USB vsock capture}\n"
-           "control {number=0}{type=button}{role=logger}{display=Log}{tooltip=Show the capture log}\n";
+           "control {number=0}{type=button}{role=logger}{display=Log}"
+           "{tooltip=What the capture did: start, stop, drops (at the dialog's log level)}\n"
+           "control {number=1}{type=button}{role=control}{display=spicecap: not capturing}"
+           "{tooltip=Records and bytes received from spicecapd, records it dropped, and frames that pass the "
+           "capture filter}\n";
 }
 
 std::string dlts_text(const ExtcapOptions& options) {
@@ -27,12 +31,21 @@ std::string dlts_text(const ExtcapOptions& options) {
 std::string config_text(const ExtcapOptions& options) {
     const bool spice = options.interface == kSpiceInterface;
     std::string out;
+    // Empty means the default rule (SPICECAP_SOCKET, XDG_RUNTIME_DIR, /tmp): a long default path in the
+    // field would show cut off on the left; the tooltip names it in full.
     const std::string socket_default = socket_path(std::nullopt).string();
-    out += "arg {number=0}{call=--socket}{display=Daemon socket}{type=fileselect}{mustexist=false}"
-           "{default=" + socket_default + "}"
-           "{tooltip=The Unix socket of spicecapd (empty: the default path)}{group=Daemon}\n";
+    out += "arg {number=0}{call=--socket}{display=Daemon socket}{type=string}"
+           "{placeholder=default socket (see tooltip)}"
+           "{tooltip=The Unix socket of spicecapd. Leave empty for the default: " + socket_default + "}"
+           "{group=Daemon}\n";
     if (spice) {
-        out += "arg {number=1}{call=--channels}{display=Channels}{type=multicheck}"
+        // The argument's own default (every channel) is what Wireshark 4.0 checks when the dialog first opens
+        // and after Restore Defaults; the values' {default=true} alone leaves every box unchecked there.
+        std::string all;
+        for (std::uint8_t type = 1; type <= kMaxSpiceChannelType; ++type) {
+            all += (all.empty() ? "" : ",") + std::string(*spice_channel_name(type));
+        }
+        out += "arg {number=1}{call=--channels}{display=Channels}{type=multicheck}{default=" + all + "}"
                "{tooltip=SPICE channels to capture}{group=SPICE}\n";
         // Every channel of the one channel table (design §6 lists all but tunnel; leaving it out would
         // silently filter tunnel records as soon as the dialog passes its checked values).
@@ -41,8 +54,11 @@ std::string config_text(const ExtcapOptions& options) {
             out += "value {arg=1}{value=" + name + "}{display=" + name + "}{enabled=true}{default=true}\n";
         }
     }
-    out += "arg {number=2}{call=--session}{display=Session}{type=selector}{reload=true}{placeholder=Reload sessions}"
-           "{tooltip=Capture one producer session, or all}{group=Daemon}\n"
+    out += std::string("arg {number=2}{call=--session}{display=Session}{type=selector}{reload=true}") +
+           "{placeholder=Reload sessions}{default=all}" +
+           (spice ? "{tooltip=Capture one SPICE session, or all (Reload lists the daemon's SPICE sessions)}"
+                  : "{tooltip=Capture one USB vsock session, or all (Reload lists the daemon's USB vsock sessions)}") +
+           "{group=Daemon}\n"
            "value {arg=2}{value=all}{display=All sessions}{default=true}\n";
     out += "arg {number=3}{call=--history}{display=History (seconds)}{type=integer}{range=0,86400}{default=0}"
            "{tooltip=Replay this many seconds of recent traffic before going live}{group=Daemon}\n";
@@ -54,20 +70,22 @@ std::string config_text(const ExtcapOptions& options) {
                "{tooltip=Frame each channel with SYN and FIN exchanges so Wireshark sees whole conversations}"
                "{group=SPICE}\n";
     } else {
-        out += "arg {number=6}{call=--link-type}{display=Link type}{type=selector}"
+        out += "arg {number=6}{call=--link-type}{display=Link type}{type=selector}{default=147}"
                "{tooltip=User link type the Lua dissector is registered on}{group=USB vsock}\n";
         for (int n = 147; n <= 162; ++n) {
             out += "value {arg=6}{value=" + std::to_string(n) + "}{display=USER" + std::to_string(n - 147) + " (" +
                    std::to_string(n) + ")}" + (n == 147 ? "{default=true}" : "{default=false}") + "\n";
         }
     }
-    out += "arg {number=7}{call=--log-level}{display=Log level}{type=selector}{group=Debug}\n";
+    out += "arg {number=7}{call=--log-level}{display=Log level}{type=selector}{default=message}"
+           "{tooltip=How much the capture logs to the toolbar's Log window and the log file (errors always show "
+           "in Wireshark's error dialog)}{group=Debug}\n";
     for (std::string_view level : {"error", "warning", "message", "info", "debug"}) {
         out += "value {arg=7}{value=" + std::string(level) + "}{display=" + std::string(level) + "}" +
                (level == "message" ? "{default=true}" : "{default=false}") + "\n";
     }
     out += "arg {number=8}{call=--log-file}{display=Log file}{type=fileselect}{mustexist=false}"
-           "{tooltip=Write the log here instead of stderr}{group=Debug}\n";
+           "{tooltip=Also append the log to this file}{group=Debug}\n";
     return out;
 }
 
