@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# GUI case (c): Wireshark started 4 s into a running session, capture started with Capture > Start, as a
+# person does (issue 12's first report). Every dissection the live packet list performs, first pass and
+# every redraw of a row, must agree with `tshark -r` of the saved file: inputs messages are MOUSE_MOTION and
+# KEY_DOWN, never "Client authentication method selection".
+source "$(dirname "$0")/lib.sh"
+gui_setup
+
+background "$SPICECAP" demo --duration 14 --quiet
+sleep 4  # the point of the test: the session is 4 s old when Wireshark attaches
+start_wireshark -i spice
+start_capture
+wait_for_gui_frames 300
+screenshot "$MAIN_WID" gui-late-attach.png 900
+DEADLINE_S=30 poll_until "the demo to end" bash -c "! kill -0 $LAST_PID 2>/dev/null"
+stop_capture
+no_dialog || fail "a dialog is open after a normal capture: $(other_windows)"
+quit_wireshark
+check_oracle --require-info 'MOUSE_MOTION' --require-info 'KEY_DOWN' --require-info 'DRAW_COPY'
+pass "late attach: every row the live packet list drew decodes as tshark -r does"
