@@ -8,7 +8,8 @@ start_wireshark -k -i spice
 DEADLINE_S=20 poll_until "Wireshark to capture" capturing
 wait_for_subscribers 1
 "$SPICECAP" demo --duration 8 --quiet
-wait_for_gui_frames 300
+wait_for_gui_frames 100
+wait_for_gui_to_catch_up
 stop_capture
 no_dialog || fail "a dialog is open after a normal capture: $(other_windows)"
 quit_wireshark

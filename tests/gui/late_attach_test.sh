@@ -10,9 +10,11 @@ background "$SPICECAP" demo --duration 14 --quiet
 sleep 4  # the point of the test: the session is 4 s old when Wireshark attaches
 start_wireshark -i spice
 start_capture
-wait_for_gui_frames 300
+demo=$LAST_PID
+wait_for_gui_frames 100
+DEADLINE_S=30 poll_until "the demo to end" bash -c "! kill -0 $demo 2>/dev/null"
+wait_for_gui_to_catch_up
 screenshot "$MAIN_WID" gui-late-attach.png 900
-DEADLINE_S=30 poll_until "the demo to end" bash -c "! kill -0 $LAST_PID 2>/dev/null"
 stop_capture
 no_dialog || fail "a dialog is open after a normal capture: $(other_windows)"
 quit_wireshark

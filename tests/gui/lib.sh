@@ -41,7 +41,10 @@ poll_until() {
   shift
   local deadline=$((SECONDS + seconds))
   until "$@"; do
-    [ $SECONDS -lt $deadline ] || fail "timed out after ${seconds} s waiting for $what"
+    if [ $SECONDS -ge $deadline ]; then
+      [ -z "$WS_PID" ] || what+="; Wireshark's windows: $(gui_windows | tr '\t\n' ': ')"
+      fail "timed out after ${seconds} s waiting for $what"
+    fi
     sleep 0.1
   done
 }
@@ -138,7 +141,13 @@ gui_frames() { awk -F'\t' '$2 == "false"' "$ORACLE_OUT" | wc -l; }
 gui_has_frames() { [ "$(gui_frames)" -ge "$1" ]; }
 
 # Waits for the current capture to have been given at least $1 frames (DEADLINE_S, default 20).
-wait_for_gui_frames() { DEADLINE_S=${DEADLINE_S:-20} poll_until "$1 frames in the packet list (have $(gui_frames))" gui_has_frames "$1"; }
+wait_for_gui_frames() { DEADLINE_S=${DEADLINE_S:-20} poll_until "$1 frames in the packet list" gui_has_frames "$1"; }
+
+# Frames in the newest capture file so far.
+file_frames() { tshark -r "$(capture_files | tail -1)" 2>/dev/null | wc -l; }
+caught_up() { local have; have=$(file_frames); [ "$have" -gt 0 ] && [ "$(gui_frames)" -ge "$have" ]; }
+# Waits until the packet list holds every frame dumpcap has written (after the producer went quiet).
+wait_for_gui_to_catch_up() { DEADLINE_S=${DEADLINE_S:-20} poll_until "the packet list to show every frame of the file" caught_up; }
 
 # Compares every dissection the GUI performed with `tshark -r` of the files it captured.
 check_oracle() {

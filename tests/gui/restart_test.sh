@@ -18,6 +18,7 @@ restart_capture
 DEADLINE_S=20 poll_until "the restarted capture's file" bash -c "ls $WORK/tmp/wireshark_*.pcapng 2>/dev/null | grep -vxF '$first' >/dev/null"
 DEADLINE_S=20 poll_until "the restarted capture to show frames" bash -c "awk '/^#new-file/{n=0} !/^#/{n++} END{exit !(n >= 300)}' $ORACLE_OUT"
 DEADLINE_S=30 poll_until "the demo to end" bash -c "! kill -0 $demo 2>/dev/null"
+wait_for_gui_to_catch_up
 stop_capture
 no_dialog || fail "a dialog is open after a normal capture: $(other_windows)"
 quit_wireshark
