@@ -39,19 +39,14 @@ std::string config_text(const ExtcapOptions& options) {
            "{tooltip=The Unix socket of spicecapd. Leave empty for the default: " + socket_default + "}"
            "{group=Daemon}\n";
     if (spice) {
-        // The argument's own default (every channel) is what Wireshark 4.0 checks when the dialog first opens
-        // and after Restore Defaults; the values' {default=true} alone leaves every box unchecked there.
-        std::string all;
-        for (std::uint8_t type = 1; type <= kMaxSpiceChannelType; ++type) {
-            all += (all.empty() ? "" : ",") + std::string(*spice_channel_name(type));
-        }
-        out += "arg {number=1}{call=--channels}{display=Channels}{type=multicheck}{default=" + all + "}"
-               "{tooltip=SPICE channels to capture}{group=SPICE}\n";
-        // Every channel of the one channel table (design §6 lists all but tunnel; leaving it out would
-        // silently filter tunnel records as soon as the dialog passes its checked values).
+        // One checkbox per channel rather than a multicheck: Wireshark 4.0 starts a multicheck's preference
+        // as "" (it takes no default for it), so every box showed unchecked at the dialog's first open and
+        // after Restore Defaults. Boolean defaults are honoured. Numbers 20+ keep the others' numbers.
         for (std::uint8_t type = 1; type <= kMaxSpiceChannelType; ++type) {
             const std::string name(*spice_channel_name(type));
-            out += "value {arg=1}{value=" + name + "}{display=" + name + "}{enabled=true}{default=true}\n";
+            out += "arg {number=" + std::to_string(19 + type) + "}{call=--channel-" + name + "}{display=" + name +
+                   " channel}{type=boolean}{default=true}{tooltip=Capture the SPICE " + name +
+                   " channel}{group=Channels}\n";
         }
     }
     out += std::string("arg {number=2}{call=--session}{display=Session}{type=selector}{reload=true}") +
@@ -77,13 +72,12 @@ std::string config_text(const ExtcapOptions& options) {
                    std::to_string(n) + ")}" + (n == 147 ? "{default=true}" : "{default=false}") + "\n";
         }
     }
-    out += "arg {number=7}{call=--log-level}{display=Log level}{type=selector}{default=message}"
-           "{tooltip=How much the capture logs to the toolbar's Log window and the log file (errors always show "
-           "in Wireshark's error dialog)}{group=Debug}\n";
-    for (std::string_view level : {"error", "warning", "message", "info", "debug"}) {
-        out += "value {arg=7}{value=" + std::string(level) + "}{display=" + std::string(level) + "}" +
-               (level == "message" ? "{default=true}" : "{default=false}") + "\n";
-    }
+    // A validated text field, not a selector: Wireshark 4.0 parses no default for selectors and radios, so
+    // neither Restore Defaults nor the field's reset button could put a selector back to "message".
+    out += "arg {number=7}{call=--log-level}{display=Log level}{type=string}{default=message}"
+           "{validation=^(error|warning|message|info|debug)$}"
+           "{tooltip=error, warning, message, info or debug: how much the capture logs to the toolbar's Log window "
+           "and the log file (errors always show in Wireshark's error dialog)}{group=Debug}\n";
     out += "arg {number=8}{call=--log-file}{display=Log file}{type=fileselect}{mustexist=false}"
            "{tooltip=Also append the log to this file}{group=Debug}\n";
     return out;

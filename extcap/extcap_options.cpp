@@ -4,6 +4,7 @@
 #include <charconv>
 #include <functional>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "spicecap/record.hpp"
@@ -156,6 +157,7 @@ const std::map<std::string, OptionRule>& option_table() {
 
 Expected<ExtcapOptions, std::string> parse_extcap_options(const std::vector<std::string>& args) {
     ExtcapOptions options;
+    std::set<std::uint8_t> turned_off;
     const auto& table = option_table();
     for (std::size_t i = 0; i < args.size(); ++i) {
         std::string name = args[i];
@@ -163,6 +165,19 @@ Expected<ExtcapOptions, std::string> parse_extcap_options(const std::vector<std:
         if (const auto eq = name.find('='); name.rfind("--", 0) == 0 && eq != std::string::npos) {
             inline_value = name.substr(eq + 1);
             name.resize(eq);
+        }
+        // The dialog's per-channel boxes: --channel-NAME true|false (Wireshark passes a boolean's value).
+        if (name.rfind("--channel-", 0) == 0) {
+            if (const auto type = spice_channel_type_from_name(std::string_view(name).substr(10))) {
+                std::string value = inline_value.value_or("true");
+                if (!inline_value && i + 1 < args.size() && args[i + 1].rfind("--", 0) != 0) value = args[++i];
+                if (value == "false" || value == "0" || value == "no") {
+                    turned_off.insert(*type);
+                } else {
+                    turned_off.erase(*type);
+                }
+                continue;
+            }
         }
         const auto rule = table.find(name);
         if (rule == table.end()) {
@@ -181,6 +196,16 @@ Expected<ExtcapOptions, std::string> parse_extcap_options(const std::vector<std:
             value = args[++i];
         }
         if (auto applied = rule->second.apply(options, value); !applied) return Unexpected{applied.error()};
+    }
+    if (!turned_off.empty()) {
+        // The boxes take channels away from --channels (or from all of them).
+        if (options.channels.empty()) {
+            for (std::uint8_t t = 1; t <= kMaxSpiceChannelType; ++t) options.channels.push_back(t);
+        }
+        std::erase_if(options.channels, [&](std::uint8_t t) { return turned_off.count(t) > 0; });
+        if (options.channels.empty()) {
+            return Unexpected{std::string("every SPICE channel is turned off: check at least one under SPICE in the options")};
+        }
     }
     const bool needs_interface = options.action == Action::dlts || options.action == Action::config ||
                                  options.action == Action::reload_option || options.action == Action::capture ||

@@ -5,6 +5,7 @@
 # KEY_DOWN, never "Client authentication method selection".
 source "$(dirname "$0")/lib.sh"
 gui_setup
+show_spicecap_toolbar
 
 background "$SPICECAP" demo --duration 14 --quiet
 sleep 4  # the point of the test: the session is 4 s old when Wireshark attaches
@@ -15,6 +16,14 @@ wait_for_gui_frames 100
 DEADLINE_S=30 poll_until "the demo to end" bash -c "! kill -0 $demo 2>/dev/null"
 wait_for_gui_to_catch_up
 screenshot "$MAIN_WID" gui-late-attach.png 900
+if [ -n "$SCREENSHOTS" ]; then
+  # The toolbar's Log button (right end of the toolbar row) opens the capture's log.
+  xdotool mousemove --window "$MAIN_WID" 1157 106 click 1
+  DEADLINE_S=10 poll_until "the Log window" window_titled 'Log$' >/dev/null
+  log_window=$(window_titled 'Log$')
+  screenshot "$log_window" gui-log-window.png 600
+  KEYS_WINDOW=$log_window keys Escape
+fi
 stop_capture
 no_dialog || fail "a dialog is open after a normal capture: $(other_windows)"
 quit_wireshark

@@ -66,7 +66,9 @@ start_xvfb() {
 }
 
 # Wireshark shows the extcap's toolbar (status, Log button) when the recent file says so.
+WELCOME_OFFSET=0
 show_spicecap_toolbar() {
+  WELCOME_OFFSET=33  # the toolbar pushes the welcome page down
   mkdir -p "$XDG_CONFIG_HOME/wireshark"
   echo "gui.interface_toolbar_show: spicecap" >>"$XDG_CONFIG_HOME/wireshark/recent"
 }
@@ -85,6 +87,23 @@ window_titled() { gui_windows | awk -F'\t' -v re="$1" '$2 ~ re {print $1; found=
 # Windows other than the main window (dialogs), as "ID<TAB>TITLE" lines.
 other_windows() { gui_windows | awk -F'\t' -v main="$MAIN_WID" '$1 != main'; }
 no_dialog() { [ -z "$(other_windows)" ]; }
+
+# Hides every capture interface but ours from the welcome page (the preference capture.devices_hide), so
+# that "SPICE capture" and "USB vsock capture" are its first two rows on any machine.
+show_only_spicecap_interfaces() {
+  local hide
+  hide=$(tshark -D 2>/dev/null | sed -E 's/^[0-9]+\. ([^ ]+).*/\1/' | grep -vx -e spice -e usbvsock | paste -sd, -)
+  mkdir -p "$XDG_CONFIG_HOME/wireshark"
+  echo "capture.devices_hide: $hide" >>"$XDG_CONFIG_HOME/wireshark/preferences"
+}
+# Window-relative position of welcome-page row $1 (1 = SPICE capture, 2 = USB vsock capture) in the
+# 1380x850 main window: x of the interface name (or of the options gear with $2 = gear), y of the row.
+WELCOME_ROW_Y=(0 238 256)
+click_welcome_row() {
+  local x=266
+  [ "${2:-}" = gear ] && x=178
+  xdotool mousemove --window "$MAIN_WID" "$x" $((WELCOME_ROW_Y[$1] + WELCOME_OFFSET)) click --repeat "${3:-1}" 1
+}
 
 # Starts wireshark with the oracle and arguments "$@"; waits for its main window and sizes it.
 start_wireshark() {
@@ -167,6 +186,20 @@ quit_wireshark() {
     grep -qs "^HOME=$HOME\$" <(tr '\0' '\n' <"/proc/$p/environ") && echo "$p"; done || true)
   [ -z "$children" ] || fail "spicecap-extcap still runs after Wireshark quit: $children"
   WS_PID=""
+}
+
+# Closes the dialogs that open one after another (Return on each), at most 3; prints their titles.
+dismiss_dialogs() {
+  local dialog
+  for _ in 1 2 3; do
+    dialog=$(other_windows | head -1 | cut -f1)
+    [ -n "$dialog" ] || return 0
+    xdotool getwindowname "$dialog"
+    KEYS_WINDOW=$dialog keys Return
+    DEADLINE_S=5 poll_until "dialog $dialog to close" bash -c "! xdotool search --onlyvisible --pid $WS_PID | grep -qx $dialog"
+    sleep 0.5  # the next one, if any, opens right after
+  done
+  no_dialog || fail "dialogs keep opening: $(other_windows)"
 }
 
 # Saves a screenshot of window $1 scaled to at most $3 pixels wide as docs picture $2 (doc mode only).
