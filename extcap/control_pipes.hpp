@@ -19,9 +19,10 @@
 
 namespace spicecap::extcap {
 
-/// Control numbers declared in --extcap-interfaces.
-inline constexpr int kLoggerControl = 0;
-inline constexpr int kStatusControl = 1;
+/// Control numbers declared in --extcap-interfaces (the toolbar shows them in this order, so the status
+/// text, whose width changes, comes first and the Log button stays at the right end).
+inline constexpr int kStatusControl = 0;
+inline constexpr int kLoggerControl = 1;
 
 class ControlPipes {
 public:

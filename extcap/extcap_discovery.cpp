@@ -12,11 +12,11 @@ std::string interfaces_text() {
     return "extcap {version=" SPICECAP_VERSION "}{display=spicecap}\n"
            "interface {value=spice}{display=SPICE capture}\n"
            "interface {value=usbvsock}{display=USB vsock capture}\n"
-           "control {number=0}{type=button}{role=logger}{display=Log}"
-           "{tooltip=What the capture did: start, stop, drops (at the dialog's log level)}\n"
-           "control {number=1}{type=button}{role=control}{display=spicecap: not capturing}"
+           "control {number=0}{type=button}{role=control}{display=spicecap: not capturing}"
            "{tooltip=Records and bytes received from spicecapd, records it dropped, and frames that pass the "
-           "capture filter}\n";
+           "capture filter}\n"
+           "control {number=1}{type=button}{role=logger}{display=Log}"
+           "{tooltip=What the capture did: start, stop, drops (at the dialog's log level)}\n";
 }
 
 std::string dlts_text(const ExtcapOptions& options) {

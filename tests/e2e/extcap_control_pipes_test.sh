@@ -32,17 +32,17 @@ wait "$reader" || true
 [ ! -s "$WORK/extcap.log" ] || fail "a normal capture wrote to stderr (Wireshark shows it as an error): $(cat "$WORK/extcap.log")"
 pass "nothing on stderr at log level debug"
 
-# Control messages: 'T', 3-byte length, control number, command, text. Control 1 (the status button),
-# command 1 (set): the status text; control 0 (the Log button), command 2 (add): log lines.
+# Control messages: 'T', 3-byte length, control number, command, text. Control 0 (the status button),
+# command 1 (set): the status text; control 1 (the Log button), command 2 (add): log lines.
 grep -a -q "[0-9]* records, .*, 0 dropped (no capture filter)" "$WORK/control.bin" ||
   fail "no status text on control-out: $(tr -c '[:print:]' '.' <"$WORK/control.bin" | head -c 300)"
 last=$(grep -a -o "[0-9]* records, " "$WORK/control.bin" | tail -n 1 | grep -o "[0-9]*")
 [ "$last" -gt 50 ] || fail "the status said only $last records"
-od -An -tx1 -v "$WORK/control.bin" | tr -d '\n' | grep -q "54 00 00 .. 01 01" || fail "no status message (control 1, set)"
+od -An -tx1 -v "$WORK/control.bin" | tr -d '\n' | grep -q "54 00 00 .. 00 01" || fail "no status message (control 0, set)"
 pass "status texts on control-out, the last one counting $last records"
 grep -a -q "capturing SPICE from spicecapd at $SPICECAP_SOCKET" "$WORK/control.bin" ||
   fail "the Log window got no 'capturing' line: $(tr -c '[:print:]' '.' <"$WORK/control.bin" | head -c 300)"
-od -An -tx1 -v -N6 "$WORK/control.bin" | grep -q "54 00 .. .. 00 02" || fail "the first control message is not a Log window line"
+od -An -tx1 -v -N6 "$WORK/control.bin" | grep -q "54 00 .. .. 01 02" || fail "the first control message is not a Log window line"
 pass "the toolbar's Log window gets the capture's log lines"
 tshark -r "$WORK/capture.pcap" -Y spice 2>/dev/null | grep "Server PING" >/dev/null || fail "the capture itself has no SPICE"
 pass "the capture decodes"

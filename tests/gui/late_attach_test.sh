@@ -13,12 +13,12 @@ start_wireshark -i spice
 start_capture
 demo=$LAST_PID
 wait_for_gui_frames 100
+screenshot "$MAIN_WID" gui-late-attach.png 800 1380x440+0+0  # menus, toolbar, the live packet list
 DEADLINE_S=30 poll_until "the demo to end" bash -c "! kill -0 $demo 2>/dev/null"
 wait_for_gui_to_catch_up
-screenshot "$MAIN_WID" gui-late-attach.png 900
 if [ -n "$SCREENSHOTS" ]; then
   # The toolbar's Log button (right end of the toolbar row) opens the capture's log.
-  xdotool mousemove --window "$MAIN_WID" 1157 106 click 1
+  xdotool mousemove --window "$MAIN_WID" 1330 106 click 1
   DEADLINE_S=10 poll_until "the Log window" window_titled 'Log$' >/dev/null
   log_window=$(window_titled 'Log$')
   screenshot "$log_window" gui-log-window.png 600

@@ -30,7 +30,10 @@ gui_cleanup() {
     echo "--- screen, oracle lines, logs and captures kept in $keep" >&2
   fi
   [ -n "$WS_PID" ] && kill "$WS_PID" 2>/dev/null
-  [ -n "$XVFB_PID" ] && kill "$XVFB_PID" 2>/dev/null
+  if [ -n "$XVFB_PID" ]; then
+    kill "$XVFB_PID" 2>/dev/null
+    wait "$XVFB_PID" 2>/dev/null  # its display number is free again when the next test starts
+  fi
   return "$status"
 }
 trap 'gui_cleanup; cleanup' EXIT
@@ -202,11 +205,13 @@ dismiss_dialogs() {
   no_dialog || fail "dialogs keep opening: $(other_windows)"
 }
 
-# Saves a screenshot of window $1 scaled to at most $3 pixels wide as docs picture $2 (doc mode only).
+# Saves a screenshot of window $1 (cropped to geometry $4, e.g. 1380x430+0+0, if given) scaled to at
+# most $3 pixels wide as docs picture $2 (doc mode only).
 screenshot() {
   [ -n "$SCREENSHOTS" ] || return 0
   mkdir -p "$SCREENSHOTS"
   import -window "$1" "$WORK/shot.png"
+  [ -z "${4:-}" ] || convert "$WORK/shot.png" -crop "$4" +repage "$WORK/shot.png"
   convert "$WORK/shot.png" -resize "${3:-900}x>" -colors 64 -strip "PNG8:$SCREENSHOTS/$2"
   echo "saved $SCREENSHOTS/$2 ($(stat -c %s "$SCREENSHOTS/$2") bytes)"
 }
