@@ -35,7 +35,9 @@ void LiveViewPacer::submit(std::uint64_t timestamp_ns, std::span<const std::uint
             hold(results_, timestamp_ns, frame);
             break;
         case FrameRole::data:
-            if (piece_complete()) write_piece(now, out);
+            // A piece completed while output pauses waits for the pause to end (poll): written now, it
+            // would share a batch with the piece before it.
+            if (piece_complete() && !settle_until_) write_piece(now, out);
             if (open_stages_.empty() && results_.empty() && !settle_until_) {
                 out(timestamp_ns, frame);  // the common case: nothing to wait for
                 return;
@@ -62,7 +64,7 @@ void LiveViewPacer::write_piece(Clock::time_point now, const FrameSink& out) {
 }
 
 void LiveViewPacer::end_of_burst(Clock::time_point now, const FrameSink& out) {
-    if (piece_complete()) write_piece(now, out);
+    if (piece_complete() && !settle_until_) write_piece(now, out);
 }
 
 void LiveViewPacer::poll(Clock::time_point now, const FrameSink& out) {
@@ -74,19 +76,19 @@ void LiveViewPacer::poll(Clock::time_point now, const FrameSink& out) {
         settle_until_.reset();
         return;
     }
+    if (settle_until_ && now < *settle_until_) return;
+    settle_until_.reset();
+    // A link stage that began while output paused keeps everything after it waiting for its end.
+    if (!open_stages_.empty()) return;
     if (piece_complete()) {
-        write_piece(now, out);
-        return;
-    }
-    if (settle_until_ && now >= *settle_until_) {
-        settle_until_.reset();
-        // A link stage that began while output paused keeps everything after it waiting for its end.
-        if (open_stages_.empty()) write_held(out);
+        write_piece(now, out);  // what was held, then the results that came meanwhile, then a new pause
+    } else {
+        write_held(out);
     }
 }
 
 std::optional<LiveViewPacer::Clock::time_point> LiveViewPacer::next_deadline() const {
-    if (piece_complete()) return Clock::time_point::min();  // due now
+    if (piece_complete() && !settle_until_) return Clock::time_point::min();  // due now
     std::optional<Clock::time_point> at = settle_until_;
     if (stage_started_ && !open_stages_.empty()) {
         const auto give_up = *stage_started_ + options_.max_link_stage_wait;

@@ -73,6 +73,29 @@ TEST_CASE("link stages that come together are written as one piece with every li
     CHECK(out.order == "ABCDRSxyz");
 }
 
+TEST_CASE("a link stage completed during the pause waits for the pause's end: two pieces never share a batch") {
+    LiveViewPacer pacer(LiveViewPacerOptions{.settle = 1000ms});
+    Out out;
+    const auto t0 = Clock::now();
+    submit(pacer, 'A', FrameRole::link, 1, t0, out);
+    submit(pacer, 'R', FrameRole::link_end, 1, t0, out);
+    submit(pacer, 'x', FrameRole::data, 1, t0, out);  // piece 1 written, pause until t0 + 1 s
+    CHECK(out.order == "AR");
+    submit(pacer, 'B', FrameRole::link, 2, t0 + 10ms, out);
+    submit(pacer, 'S', FrameRole::link_end, 2, t0 + 10ms, out);
+    submit(pacer, 'y', FrameRole::data, 2, t0 + 20ms, out);
+    pacer.end_of_burst(t0 + 30ms, out.sink());
+    CHECK(out.order == "AR");  // piece 2 is complete but the pause goes on
+    pacer.poll(t0 + 1000ms, out.sink());
+    // The held data first (x, then B, y in arrival order), piece 2's result last.
+    CHECK(out.order == "ARxByS");
+    // ... and a new pause after it.
+    submit(pacer, 'z', FrameRole::data, 1, t0 + 1001ms, out);
+    CHECK(out.order == "ARxByS");
+    pacer.poll(t0 + 2000ms, out.sink());
+    CHECK(out.order == "ARxBySz");
+}
+
 TEST_CASE("other channels' data during a link stage stays in order before the results") {
     LiveViewPacer pacer(LiveViewPacerOptions{.settle = 500ms});
     Out out;
@@ -139,7 +162,8 @@ TEST_CASE("SpiceCapture tags the link stage's frames, its result and the data af
     r.header.channel_type = 3;
     r.header.session = 1;
     r.header.direction = Direction::client_to_server;
-    r.payload = {0x04, 0x00, 0x05, 0x00, 0x00, 0x00, 1, 2, 3, 4, 5};  // a data message: link stage synthesized
+    const std::vector<std::uint8_t> data{0x04, 0x00, 0x05, 0x00, 0x00, 0x00, 1, 2, 3, 4, 5};
+    r.payload = data;  // a data message: the link stage is synthesized
     capture.record(r, sink);
     // SYN, SYN/ACK, ACK and the client link message (link), reply, auth, ticket (link), result, the data.
     const std::vector<FrameRole::Kind> expected{FrameRole::link, FrameRole::link,     FrameRole::link,

@@ -16,7 +16,8 @@
 //    follows, or the caller says the burst is over (end_of_burst(): nothing more queued);
 //  - then holds everything else back for `settle`: dumpcap hands frames to Wireshark in batches (at most
 //    every 500 ms), and the pause makes the link results the last rows of their batch, which Wireshark
-//    draws before it reads the next batch.
+//    draws before it reads the next batch. Link stages completed during the pause are written when it
+//    ends, after what was held, and start a new pause: two pieces never share a batch.
 // Data with no link stage in flight passes straight through. The held bytes are bounded: beyond
 // `max_held_bytes` everything held is written at once (the guarantee is lost, never memory or data).
 #pragma once
@@ -42,7 +43,7 @@ struct LiveViewPacerOptions {
     /// A link stage whose end never comes (a stalled producer) stops holding frames after this long.
     std::chrono::milliseconds max_link_stage_wait{2000};
     /// Frames held beyond this many bytes are written at once.
-    std::size_t max_held_bytes = 16u << 20;
+    std::size_t max_held_bytes = 64u << 20;
 };
 
 class LiveViewPacer {
