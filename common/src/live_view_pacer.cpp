@@ -13,10 +13,12 @@ void LiveViewPacer::hold(std::deque<HeldFrame>& where, std::uint64_t timestamp_n
 }
 
 void LiveViewPacer::write_held(const FrameSink& out) {
-    for (const auto& f : before_) out(f.timestamp_ns, f.bytes);
-    for (const auto& f : results_) out(f.timestamp_ns, f.bytes);
-    before_.clear();
-    results_.clear();
+    for (auto* queue : {&before_, &results_, &after_}) {
+        for (const auto& f : *queue) out(f.timestamp_ns, f.bytes);
+        queue->clear();
+    }
+    result_streams_.clear();
+    after_streams_.clear();
     held_bytes_ = 0;
 }
 
@@ -24,6 +26,16 @@ void LiveViewPacer::submit(std::uint64_t timestamp_ns, std::span<const std::uint
                            Clock::time_point now, const FrameSink& out) {
     switch (role.kind) {
         case FrameRole::link:
+            if (result_streams_.count(role.stream) > 0 || after_streams_.count(role.stream) > 0) {
+                // The stream opens again before its last piece was written (a reconnection within the
+                // pause): keep its order, at the price of this piece's guarantee.
+                for (auto& f : results_) before_.push_back(std::move(f));
+                for (auto& f : after_) before_.push_back(std::move(f));
+                results_.clear();
+                after_.clear();
+                result_streams_.clear();
+                after_streams_.clear();
+            }
             // Link stages that follow each other (a new subscriber's preamble, channels opening together)
             // join one piece, so that all their results come last.
             if (!stage_started_) stage_started_ = now;
@@ -32,17 +44,21 @@ void LiveViewPacer::submit(std::uint64_t timestamp_ns, std::span<const std::uint
             break;
         case FrameRole::link_end:
             open_stages_.erase(role.stream);
+            result_streams_.insert(role.stream);
             hold(results_, timestamp_ns, frame);
             break;
         case FrameRole::data:
-            // A piece completed while output pauses waits for the pause to end (poll): written now, it
-            // would share a batch with the piece before it.
             if (piece_complete() && !settle_until_) write_piece(now, out);
-            if (open_stages_.empty() && results_.empty() && !settle_until_) {
+            if (open_stages_.empty() && results_.empty() && !settle_until_ && before_.empty()) {
                 out(timestamp_ns, frame);  // the common case: nothing to wait for
                 return;
             }
-            hold(before_, timestamp_ns, frame);
+            if (result_streams_.count(role.stream) > 0 || after_streams_.count(role.stream) > 0) {
+                after_streams_.insert(role.stream);
+                hold(after_, timestamp_ns, frame);  // its stream's link result comes first
+            } else {
+                hold(before_, timestamp_ns, frame);
+            }
             break;
     }
     if (held_bytes_ > options_.max_held_bytes) {
@@ -56,8 +72,17 @@ void LiveViewPacer::submit(std::uint64_t timestamp_ns, std::span<const std::uint
 bool LiveViewPacer::piece_complete() const noexcept { return open_stages_.empty() && !results_.empty(); }
 
 void LiveViewPacer::write_piece(Clock::time_point now, const FrameSink& out) {
-    // Results last, then nothing until Wireshark has read (and drawn) the piece by itself.
-    write_held(out);
+    // Results last, then nothing until Wireshark has read (and drawn) the piece by itself; the frames that
+    // must follow the results are the start of what is held next.
+    for (auto* queue : {&before_, &results_}) {
+        for (const auto& f : *queue) out(f.timestamp_ns, f.bytes);
+        queue->clear();
+    }
+    before_.swap(after_);
+    held_bytes_ = 0;
+    for (const auto& f : before_) held_bytes_ += f.bytes.size();
+    result_streams_.clear();
+    after_streams_.clear();
     stage_started_.reset();
     settle_until_ = now + options_.settle;
     ++pieces_;
@@ -94,6 +119,7 @@ std::optional<LiveViewPacer::Clock::time_point> LiveViewPacer::next_deadline() c
         const auto give_up = *stage_started_ + options_.max_link_stage_wait;
         if (!at || give_up < *at) at = give_up;
     }
+    if (!at && !before_.empty() && open_stages_.empty()) return Clock::time_point::min();
     return at;
 }
 

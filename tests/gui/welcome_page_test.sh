@@ -24,7 +24,9 @@ start_from_row 1
 main_title | grep -q "SPICE capture" || fail "row 1 started '$(main_title)', not SPICE capture"
 pass "the welcome page lists SPICE capture: $(main_title)"
 stop_capture
-dismiss_dialogs >/dev/null  # "No packets captured": nothing was running
+# Nothing was running: Wireshark says "No packets captured" (a dialog) and closes the empty file.
+DEADLINE_S=10 poll_until "the 'No packets captured' note" bash -c "xdotool search --onlyvisible --pid $WS_PID | grep -vx $MAIN_WID >/dev/null"
+dismiss_dialogs >/dev/null
 main_title | grep -q 'Network Analyzer' || keys ctrl+w  # File > Close: back to the welcome page
 DEADLINE_S=10 poll_until "the welcome page" bash -c "xdotool getwindowname $MAIN_WID | grep -q 'Network Analyzer'"
 start_from_row 2

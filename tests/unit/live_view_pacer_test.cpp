@@ -87,13 +87,29 @@ TEST_CASE("a link stage completed during the pause waits for the pause's end: tw
     pacer.end_of_burst(t0 + 30ms, out.sink());
     CHECK(out.order == "AR");  // piece 2 is complete but the pause goes on
     pacer.poll(t0 + 1000ms, out.sink());
-    // The held data first (x, then B, y in arrival order), piece 2's result last.
-    CHECK(out.order == "ARxByS");
-    // ... and a new pause after it.
+    // The held data first, piece 2's result last; y, channel 2's data after its result, waits for the
+    // next batch.
+    CHECK(out.order == "ARxBS");
     submit(pacer, 'z', FrameRole::data, 1, t0 + 1001ms, out);
-    CHECK(out.order == "ARxByS");
+    CHECK(out.order == "ARxBS");
     pacer.poll(t0 + 2000ms, out.sink());
-    CHECK(out.order == "ARxBySz");
+    CHECK(out.order == "ARxBSyz");
+}
+
+TEST_CASE("a channel's own data never comes before its link result") {
+    LiveViewPacer pacer(LiveViewPacerOptions{.settle = 1000ms});
+    Out out;
+    const auto t0 = Clock::now();
+    submit(pacer, 'A', FrameRole::link, 2, t0, out);   // display links
+    submit(pacer, 'R', FrameRole::link_end, 2, t0, out);
+    submit(pacer, 'B', FrameRole::link, 3, t0, out);   // inputs links
+    submit(pacer, 'd', FrameRole::data, 2, t0, out);   // display data: after R
+    submit(pacer, 'm', FrameRole::data, 1, t0, out);   // main data: anywhere before the results
+    submit(pacer, 'S', FrameRole::link_end, 3, t0, out);
+    submit(pacer, 'i', FrameRole::data, 3, t0, out);   // completes the piece
+    CHECK(out.order == "ABmRS");
+    pacer.poll(t0 + 1000ms, out.sink());
+    CHECK(out.order == "ABmRSdi");
 }
 
 TEST_CASE("other channels' data during a link stage stays in order before the results") {

@@ -11,9 +11,10 @@
 //
 // So the pacer
 //  - writes link stages that come together (a new subscriber's preamble, channels opening at once) as one
-//    piece that ends with all their link results; frames that arrived meanwhile (other channels' data)
-//    stay in order before the results. A piece is complete when no link stage is open and a data frame
-//    follows, or the caller says the burst is over (end_of_burst(): nothing more queued);
+//    piece that ends with all their link results. Frames that arrived meanwhile keep their order within
+//    their own stream: other streams' data stays before the results, and a stream's own data after its
+//    link result waits behind the piece (it starts the next batch). A piece is complete when no link stage
+//    is open and a data frame follows, or the caller says the burst is over (end_of_burst());
 //  - then holds everything else back for `settle`: dumpcap hands frames to Wireshark in batches (at most
 //    every 500 ms), and the pause makes the link results the last rows of their batch, which Wireshark
 //    draws before it reads the next batch. Link stages completed during the pause are written when it
@@ -65,7 +66,7 @@ public:
     void drain(const FrameSink& out);
 
     /// Frames held back now.
-    std::size_t held_frames() const noexcept { return before_.size() + results_.size(); }
+    std::size_t held_frames() const noexcept { return before_.size() + results_.size() + after_.size(); }
     /// Link stages written as one piece so far.
     std::uint64_t link_stage_pieces() const noexcept { return pieces_; }
 
@@ -86,6 +87,11 @@ private:
     std::deque<HeldFrame> before_;
     /// Held link results (and other link-stage ends), written after `before_`.
     std::deque<HeldFrame> results_;
+    /// Held frames of streams whose result is in `results_`: written after the piece, in the next batch.
+    std::deque<HeldFrame> after_;
+    /// Streams with a result in `results_`, and streams with frames in `after_`.
+    std::set<std::uint64_t> result_streams_;
+    std::set<std::uint64_t> after_streams_;
     std::size_t held_bytes_ = 0;
     /// When the first link stage of the piece being gathered began.
     std::optional<Clock::time_point> stage_started_;
