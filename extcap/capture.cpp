@@ -143,7 +143,8 @@ int Capture::run() {
         pacer_->drain(unfiltered_);
     }
     if (writer_) (void)writer_->close();
-    log_.message("capture ended: " + status_text());
+    log_.message("capture ended: wrote " + std::to_string(frames_written_) + " frames; the daemon dropped " +
+                 std::to_string(dropped_) + " records for this capture");
     return exit_code_;
 }
 
