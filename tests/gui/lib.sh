@@ -32,11 +32,11 @@ gui_cleanup() {
   [ -n "$WS_PID" ] && kill "$WS_PID" 2>/dev/null
   if [ -n "$XVFB_PID" ]; then
     kill "$XVFB_PID" 2>/dev/null
-    wait "$XVFB_PID" 2>/dev/null  # its display number is free again when the next test starts
+    wait "$XVFB_PID" 2>/dev/null || true  # its display number is free again when the next test starts
   fi
   return "$status"
 }
-trap 'gui_cleanup; cleanup' EXIT
+trap 'set +e; gui_cleanup; cleanup' EXIT
 
 # Waits until command "$@" succeeds, for at most $DEADLINE_S seconds (default 10); fails with $WHAT.
 poll_until() {
