@@ -1,6 +1,6 @@
 // `--capture`: the extcap's front end over the shared capture pipeline (common/capture/). It owns what is
-// Wireshark's: the FIFO the pcap stream goes to, the toolbar's control pipes, the signals Wireshark stops
-// it with, and the status line.
+// Wireshark's: the toolbar's control pipes (opened before anything can fail: Wireshark's UI waits for them),
+// the FIFO the pcap stream goes to, the signals Wireshark stops it with, and the toolbar's status and Log.
 #include "capture.hpp"
 
 #include <asio.hpp>
@@ -12,6 +12,7 @@
 #include <cstring>
 #include <optional>
 
+#include "base/byte_size_text.hpp"
 #include "capture/capture_pipeline.hpp"
 #include "control_pipes.hpp"
 #include "pcap/pcap_writer.hpp"
@@ -20,15 +21,17 @@ namespace spicecap::extcap {
 namespace {
 
 constexpr auto kStatusInterval = std::chrono::seconds(1);
+// How long a failed capture keeps the toolbar pipes open for Wireshark to open its ends (see ControlPipes).
+constexpr auto kWaitForWireshark = std::chrono::seconds(5);
 
 /// The FIFO Wireshark reads: one pcap stream, whatever stream a frame belongs to.
 class FifoOutput final : public capture::FrameOutput {
 public:
     explicit FifoOutput(PcapWriter writer) : writer_(std::move(writer)) {}
 
-    Expected<Ok, std::string> write(const capture::FrameStream&, std::uint64_t timestamp_ns,
+    Expected<Ok, std::string> write(const capture::FrameStream&, const FrameMeta& meta,
                                     std::span<const std::uint8_t> frame) override {
-        return writer_.write(timestamp_ns, frame);
+        return writer_.write(meta.timestamp_ns, frame);
     }
     Expected<Ok, std::string> flush() override { return writer_.flush(); }
     Expected<Ok, std::string> close() { return writer_.close(); }
@@ -41,10 +44,15 @@ class Capture {
 public:
     Capture(const ExtcapOptions& options, Log& log)
         : options_(options), log_(log), signals_(io_, SIGINT, SIGTERM), status_timer_(io_) {}
+    ~Capture() { log_.set_mirror(nullptr); }
 
     int run();
 
 private:
+    std::optional<std::string> start_output();
+    std::optional<std::string> subscribe();
+    int fail(const std::string& why);
+    std::string status_text() const;
     void tick_status();
     void stop(int exit_code, const std::string& why, LogLevel level);
 
@@ -53,43 +61,28 @@ private:
     asio::io_context io_;
     asio::signal_set signals_;
     asio::steady_timer status_timer_;
+    std::unique_ptr<ControlPipes> control_;
     std::optional<FifoOutput> output_;
     std::unique_ptr<capture::CapturePipeline> pipeline_;
-    std::unique_ptr<ControlPipes> control_;
     int exit_code_ = 0;
     bool stopped_ = false;
 };
 
 int Capture::run() {
-    const capture::CaptureOptions& capture = options_.capture;
-    // Wireshark waits for the FIFO to be opened and for the pcap header before anything else.
-    const int fifo = ::open(options_.fifo.c_str(), O_WRONLY | O_CLOEXEC | O_CREAT, 0600);
-    if (fifo < 0) {
-        log_.error("cannot open the capture output " + options_.fifo + ": " + std::strerror(errno));
-        return 1;
-    }
-    auto writer = PcapWriter::open_fd(fifo, capture.pcap_link_type(),
-                                      capture.kind == StreamKind::spice ? kDefaultSnapLength
-                                                                        : static_cast<int>(vsock::max_record_size));
-    if (!writer) {
-        log_.error(writer.error());
-        return 1;
-    }
-    output_.emplace(std::move(*writer));
-
-    auto pipeline = capture::CapturePipeline::open(io_, capture, *output_);
-    if (!pipeline) {
-        log_.error(pipeline.error());
-        return 1;
-    }
-    pipeline_ = std::move(*pipeline);
-    log_.info("subscribed to spicecapd at " + capture.socket_path().string());
-
+    // The toolbar pipes first, before anything can fail: Wireshark's UI waits for them (design §11).
     if (!options_.control_in.empty() || !options_.control_out.empty()) {
         control_ = std::make_unique<ControlPipes>(options_.control_in, options_.control_out, [this] {
-            asio::post(io_, [this] { stop(0, "Wireshark closed the control pipe; stopping", LogLevel::info); });
+            asio::post(io_, [this] { stop(0, "Wireshark closed the toolbar pipe; stopping", LogLevel::info); });
         });
+        // Everything the capture logs shows in the toolbar's Log window too.
+        log_.set_mirror([this](LogLevel, std::string_view text) { control_->log_line(std::string(text)); });
     }
+    if (auto failed = start_output()) return fail(*failed);
+    if (auto failed = subscribe()) return fail(*failed);
+    // Wireshark passes the toolbar pipes in its GUI only, whose live packet list re-dissects rows: only
+    // there must link stages be paced (docs/wireshark-live-redissection.md). tshark gets frames at once.
+    if (control_) pipeline_->pace_for_live_view();
+
     signals_.async_wait([this](const asio::error_code& ec, int signal) {
         if (!ec) stop(0, std::string("stopping on ") + (signal == SIGINT ? "SIGINT" : "SIGTERM"), LogLevel::info);
     });
@@ -103,27 +96,66 @@ int Capture::run() {
             }
         },
         [this](const DropNotice& notice) {
-            const std::string text = "spicecapd dropped " + std::to_string(notice.records) +
-                                     " records for this capture (it could not keep up)";
-            log_.info(text);
-            if (control_) control_->log_line(text);
+            log_.info("spicecapd dropped " + std::to_string(notice.records) +
+                      " records for this capture (it could not keep up)");
         });
     io_.run();
 
     (void)pipeline_->finish();
     (void)output_->close();
     const auto& counts = pipeline_->counts();
-    log_.info("wrote " + std::to_string(counts.frames_written) + " frames; the daemon dropped " +
-              std::to_string(counts.dropped_records) + " records for this capture");
+    log_.message("capture ended: wrote " + std::to_string(counts.frames_written) + " frames; the daemon dropped " +
+                 std::to_string(counts.dropped_records) + " records for this capture");
     return exit_code_;
 }
 
+std::optional<std::string> Capture::start_output() {
+    // Wireshark waits for the FIFO to be opened and for the pcap header before anything else.
+    const capture::CaptureOptions& capture = options_.capture;
+    const int fifo = ::open(options_.fifo.c_str(), O_WRONLY | O_CLOEXEC | O_CREAT, 0600);
+    if (fifo < 0) return "cannot open the capture output " + options_.fifo + ": " + std::strerror(errno);
+    auto writer = PcapWriter::open_fd(fifo, capture.pcap_link_type(),
+                                      capture.kind == StreamKind::spice ? kDefaultSnapLength
+                                                                        : static_cast<int>(vsock::max_record_size));
+    if (!writer) return writer.error();
+    output_.emplace(std::move(*writer));
+    return std::nullopt;
+}
+
+std::optional<std::string> Capture::subscribe() {
+    const capture::CaptureOptions& capture = options_.capture;
+    auto pipeline = capture::CapturePipeline::open(io_, capture, *output_);
+    if (!pipeline) return pipeline.error();
+    pipeline_ = std::move(*pipeline);
+
+    std::string what = capture.kind == StreamKind::spice ? "SPICE" : "USB vsock";
+    what += " from spicecapd at " + capture.socket_path().string() + " (session ";
+    what += capture.session ? std::to_string(*capture.session) : std::string("all");
+    if (capture.history_seconds > 0) what += ", " + std::to_string(capture.history_seconds) + " s of history";
+    if (!capture.filter.empty()) what += ", capture filter '" + capture.filter + "'";
+    log_.message("capturing " + what + ")");
+    return std::nullopt;
+}
+
+int Capture::fail(const std::string& why) {
+    // One sentence on stderr (Wireshark shows it when the capture ends), then give Wireshark the time to open
+    // its ends of the toolbar pipes: leaving before it did would block its UI.
+    log_.error(why);
+    if (control_) control_->wait_until_connected(kWaitForWireshark);
+    if (output_) (void)output_->close();
+    return 1;
+}
+
+std::string Capture::status_text() const {
+    const auto& counts = pipeline_->counts();
+    std::string text = std::to_string(counts.records) + " records, " + byte_size_text(counts.bytes) + ", " +
+                       std::to_string(counts.dropped_records) + " dropped";
+    if (options_.capture.filter.empty()) return text + " (no capture filter)";
+    return text + "; " + std::to_string(counts.frames_written) + " frames pass the capture filter";
+}
+
 void Capture::tick_status() {
-    if (control_) {
-        const auto& counts = pipeline_->counts();
-        control_->status("spicecap: " + std::to_string(counts.records) + " records, " + std::to_string(counts.bytes) +
-                         " bytes, " + std::to_string(counts.dropped_records) + " dropped");
-    }
+    if (control_) control_->status(status_text());
     status_timer_.expires_after(kStatusInterval);
     status_timer_.async_wait([this](const asio::error_code& ec) {
         if (!ec && !stopped_) tick_status();

@@ -3,7 +3,9 @@
 
 #include <functional>
 #include <map>
+#include <set>
 
+#include "spice/spice_channel.hpp"
 #include "wire/record.hpp"
 
 namespace spicecap::extcap {
@@ -88,6 +90,7 @@ const std::map<std::string, OptionRule>& option_table() {
 
 Expected<ExtcapOptions, std::string> parse_extcap_options(const std::vector<std::string>& args) {
     ExtcapOptions options;
+    std::set<std::uint8_t> turned_off;
     // Wireshark passes a boolflag only when it is on.
     for (const auto& option : capture::capture_option_table()) {
         if (option.kind == capture::ValueKind::flag) (void)capture::apply_capture_option(options.capture, option, "false");
@@ -99,6 +102,19 @@ Expected<ExtcapOptions, std::string> parse_extcap_options(const std::vector<std:
         if (const auto eq = name.find('='); name.rfind("--", 0) == 0 && eq != std::string::npos) {
             inline_value = name.substr(eq + 1);
             name.resize(eq);
+        }
+        // The dialog's per-channel boxes: --channel-NAME true|false (Wireshark passes a boolean's value).
+        if (name.starts_with("--channel-")) {
+            if (const auto type = spice_channel_type_from_name(std::string_view(name).substr(10))) {
+                std::string value = inline_value.value_or("true");
+                if (!inline_value && i + 1 < args.size() && !args[i + 1].starts_with("--")) value = args[++i];
+                if (value == "false" || value == "0" || value == "no") {
+                    turned_off.insert(*type);
+                } else {
+                    turned_off.erase(*type);
+                }
+                continue;
+            }
         }
         if (const auto* option = capture_option(name)) {
             std::string value;
@@ -140,6 +156,18 @@ Expected<ExtcapOptions, std::string> parse_extcap_options(const std::vector<std:
                               : "unknown interface '" + options.interface + "' (this extcap offers spice and usbvsock)"};
     }
     options.capture.kind = options.interface == kVsockInterface ? StreamKind::usb_vsock : StreamKind::spice;
+    if (!turned_off.empty()) {
+        // The boxes take channels away from --channels (or from all of them).
+        auto& channels = options.capture.channels;
+        if (channels.empty()) {
+            for (std::uint8_t type = 1; type <= kMaxSpiceChannelType; ++type) channels.push_back(type);
+        }
+        std::erase_if(channels, [&](std::uint8_t type) { return turned_off.count(type) > 0; });
+        if (channels.empty()) {
+            return Unexpected{std::string("every SPICE channel is turned off: check at least one under Channels in the "
+                                          "capture options")};
+        }
+    }
     if (options.action == Action::capture && options.fifo.empty()) {
         return Unexpected{std::string("--capture needs --fifo PATH (Wireshark passes it; for a test use a file path)")};
     }

@@ -19,6 +19,8 @@ using namespace spicecap::extcap;
 int main(int argc, char** argv) {
     const std::vector<std::string> args(argv + 1, argv + argc);
     Log log("spicecap-extcap");
+    // Wireshark shows anything on an extcap's stderr as an error: only errors go there, each once.
+    log.set_errors_only_on_stderr(true);
     auto parsed = parse_extcap_options(args);
     if (!parsed) {
         log.error(parsed.error());
@@ -27,7 +29,12 @@ int main(int argc, char** argv) {
     const ExtcapOptions& options = *parsed;
     if (const auto level = log_level_from_name(options.log_level)) log.set_level(*level);
     if (!options.log_file.empty()) {
-        if (auto failed = log.open_file(options.log_file)) log.warning(*failed);
+        if (auto failed = log.open_file(options.log_file)) log.error(*failed);
+    }
+    if (log.enabled(LogLevel::debug)) {
+        std::string call;
+        for (const auto& arg : args) call += " " + arg;
+        log.debug("called with" + call);
     }
     for (const auto& ignored : options.ignored) log.debug("ignoring unknown argument " + ignored);
 

@@ -34,8 +34,17 @@ std::string session_values_text(const ExtcapOptions& options, Log& log) {
         log.warning(reply.error());
         return out;
     }
+    // Only sessions that carry this interface's kind of traffic: a SPICE capture of a USB vsock session
+    // would show nothing.
+    const std::string kind = options.interface == kVsockInterface ? "usbvsock" : "spice";
+    const auto carries_kind = [&kind](const nlohmann::json& session) {
+        for (const auto& channel : session.value("channels", nlohmann::json::array())) {
+            if (channel.is_object() && channel.value("kind", std::string()) == kind) return true;
+        }
+        return false;
+    };
     for (const auto& session : reply->value("sessions", nlohmann::json::array())) {
-        if (!session.is_object() || !session.contains("id")) continue;
+        if (!session.is_object() || !session.contains("id") || !carries_kind(session)) continue;
         const auto id = session["id"].get<std::uint64_t>();
         std::string display = "#" + std::to_string(id) + " " + session.value("name", std::string()) + " " +
                               session.value("label", std::string());

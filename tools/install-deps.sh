@@ -12,6 +12,7 @@ packages=(
   clang libclang-rt-14-dev             # libFuzzer targets
   libbenchmark-dev                     # producer call cost in tests/bench
   dpkg-dev file help2man lintian systemd   # the .deb: cpack (dpkg-shlibdeps, file), manual pages, its test
+  wireshark-qt xvfb xdotool x11-utils imagemagick fonts-dejavu-core   # the GUI tests (tests/gui)
 )
 
 missing=()

@@ -41,12 +41,18 @@ void Log::write(LogLevel level, std::string_view text) {
     static constexpr int kSyslogPriority[] = {3, 4, 5, 6, 7};
     static constexpr const char* kLabel[] = {"error: ", "warning: ", "", "", "debug: "};
     const auto i = static_cast<int>(level);
-    if (journald_) {
-        std::fprintf(out_, "<%d>%.*s\n", kSyslogPriority[i], static_cast<int>(text.size()), text.data());
-    } else {
-        std::fprintf(out_, "%s: %s%.*s\n", program_.c_str(), kLabel[i], static_cast<int>(text.size()), text.data());
-    }
-    std::fflush(out_);
+    const auto print = [&](FILE* to, bool journald) {
+        if (journald) {
+            std::fprintf(to, "<%d>%.*s\n", kSyslogPriority[i], static_cast<int>(text.size()), text.data());
+        } else {
+            std::fprintf(to, "%s: %s%.*s\n", program_.c_str(), kLabel[i], static_cast<int>(text.size()), text.data());
+        }
+        std::fflush(to);
+    };
+    if (out_ != stderr || !errors_only_on_stderr_ || level == LogLevel::error) print(out_, journald_);
+    // With a log file, errors still reach stderr once (the file alone would hide them from Wireshark).
+    if (out_ != stderr && errors_only_on_stderr_ && level == LogLevel::error) print(stderr, false);
+    if (mirror_) mirror_(level, text);
 }
 
 }  // namespace spicecap

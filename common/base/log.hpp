@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdio>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,6 +24,12 @@ public:
     /// Sends lines to `path` (appending) instead of stderr; returns an error sentence on failure.
     std::optional<std::string> open_file(const std::string& path);
     void set_level(LogLevel level) noexcept { level_ = level; }
+    /// Errors only on stderr: every other line goes to the log file (if one is open) and the mirror, never
+    /// to stderr; errors go to stderr as well as to those. For programs whose stderr a person reads as
+    /// "something failed" (Wireshark shows an extcap's stderr in an error dialog).
+    void set_errors_only_on_stderr(bool on) noexcept { errors_only_on_stderr_ = on; }
+    /// Also hands every enabled line (without the program name) to `mirror`, e.g. a GUI's log window.
+    void set_mirror(std::function<void(LogLevel, std::string_view)> mirror) { mirror_ = std::move(mirror); }
     LogLevel level() const noexcept { return level_; }
     bool enabled(LogLevel level) const noexcept { return level <= level_; }
 
@@ -39,6 +46,8 @@ private:
     FILE* out_;
     bool owns_out_ = false;
     bool journald_ = false;
+    bool errors_only_on_stderr_ = false;
+    std::function<void(LogLevel, std::string_view)> mirror_;
 };
 
 }  // namespace spicecap

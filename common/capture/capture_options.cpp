@@ -42,6 +42,9 @@ std::vector<CaptureOption> make_table() {
     };
 }
 
+/// The dialog's per-channel checkboxes are numbered from here (20 + channel type), after every other option.
+constexpr int kChannelCheckboxNumbers = 19;
+
 std::string dashed(std::string_view name) { return "--" + std::string(name); }
 
 Expected<long long, std::string> whole_number(const CaptureOption& option, std::string_view text) {
@@ -222,6 +225,7 @@ std::string capture_options_extcap_config(StreamKind kind) {
         const std::string number = std::to_string(option.dialog_number);
         std::string arg = "arg {number=" + number + "}{call=" + dashed(option.name) + "}{display=" +
                           std::string(option.label) + "}";
+        std::string help(option.help);
         std::string values;
         switch (option.kind) {
             case ValueKind::flag:
@@ -235,25 +239,30 @@ std::string capture_options_extcap_config(StreamKind kind) {
                 arg += "{type=string}";
                 break;
             case ValueKind::path:
-                // The socket the capture would use now, so the field shows the real default.
-                arg += "{type=fileselect}{mustexist=false}{default=" + dialog_text(defaults.socket_path().string()) + "}";
+                // Empty means the default rule: a long default path in the field would show cut off on the
+                // left, so the tooltip names it in full instead.
+                arg += "{type=string}{placeholder=default (see tooltip)}";
+                help += ". Leave empty for the default, now " + defaults.socket_path().string();
                 break;
             case ValueKind::channel_list:
-                arg += "{type=multicheck}";
-                // Every channel of the one channel table: leaving one out would silently filter it as soon as
-                // the dialog passes its checked values.
+                // One checkbox per channel of the channel table (--channel-NAME true|false) rather than a
+                // multicheck: Wireshark 4.0 takes no default for a multicheck, so its boxes showed unchecked at
+                // the dialog's first open and after Restore Defaults. Booleans keep their defaults.
                 for (std::uint8_t type = 1; type <= kMaxSpiceChannelType; ++type) {
                     const std::string name(*spice_channel_name(type));
-                    values += "value {arg=" + number + "}{value=" + name + "}{display=" + name +
-                              "}{enabled=true}{default=true}\n";
+                    out += "arg {number=" + std::to_string(kChannelCheckboxNumbers + type) + "}{call=--channel-" + name +
+                           "}{display=" + name + " channel}{type=boolean}{default=true}{tooltip=Capture the SPICE " +
+                           name + " channel}{group=Channels}\n";
                 }
-                break;
+                continue;
             case ValueKind::session:
-                arg += "{type=selector}{reload=true}{placeholder=Reload sessions}";
+                arg += "{type=selector}{reload=true}{placeholder=Reload sessions}{default=all}";
+                help += kind == StreamKind::spice ? " (Reload lists the daemon's SPICE sessions)"
+                                                  : " (Reload lists the daemon's USB vsock sessions)";
                 values += "value {arg=" + number + "}{value=all}{display=All sessions}{default=true}\n";
                 break;
             case ValueKind::link_type:
-                arg += "{type=selector}";
+                arg += "{type=selector}{default=" + capture_option_value(defaults, option) + "}";
                 for (long long n = option.min; n <= option.max; ++n) {
                     values += "value {arg=" + number + "}{value=" + std::to_string(n) + "}{display=USER" +
                               std::to_string(n - option.min) + " (" + std::to_string(n) + ")}{default=" +
@@ -261,7 +270,7 @@ std::string capture_options_extcap_config(StreamKind kind) {
                 }
                 break;
         }
-        arg += "{tooltip=" + dialog_text(std::string(option.help)) + "}{group=" + std::string(option.group) + "}\n";
+        arg += "{tooltip=" + dialog_text(help) + "}{group=" + std::string(option.group) + "}\n";
         out += arg + values;
     }
     return out;

@@ -10,7 +10,7 @@ Expected<std::unique_ptr<CapturePipeline>, std::string> CapturePipeline::open(as
                                                                              FrameOutput& output) {
     auto filter = BpfFilter::compile(options.filter, options.pcap_link_type());
     if (!filter) return Unexpected{"invalid capture filter '" + options.filter + "': " + filter.error()};
-    std::unique_ptr<CapturePipeline> pipeline(new CapturePipeline(options, output, std::move(*filter)));
+    std::unique_ptr<CapturePipeline> pipeline(new CapturePipeline(io, options, output, std::move(*filter)));
 
     SubscriptionRequest request;
     request.kind = options.kind;
@@ -23,14 +23,26 @@ Expected<std::unique_ptr<CapturePipeline>, std::string> CapturePipeline::open(as
     return pipeline;
 }
 
-CapturePipeline::CapturePipeline(const CaptureOptions& options, FrameOutput& output, BpfFilter filter)
-    : options_(options),
+CapturePipeline::CapturePipeline(asio::io_context& io, const CaptureOptions& options, FrameOutput& output,
+                                 BpfFilter filter)
+    : io_(io),
+      options_(options),
       output_(output),
       filter_(std::move(filter)),
       spice_(SpiceFrameOptions{.server_port = options.server_port, .handshake = options.handshake}),
-      sink_([this](std::uint64_t timestamp_ns, std::span<const std::uint8_t> frame) { emit(timestamp_ns, frame); }) {}
+      sink_([this](const FrameMeta& meta, std::span<const std::uint8_t> frame) { emit(meta, frame); }),
+      write_([this](const FrameStream& stream, const FrameMeta& meta, std::span<const std::uint8_t> frame) {
+          write(stream, meta, frame);
+      }) {}
 
 CapturePipeline::~CapturePipeline() = default;
+
+void CapturePipeline::pace_for_live_view(LiveViewPacerOptions options) {
+    // Only SPICE has link stages; tshark and files never re-dissect, so they never need this.
+    if (options_.kind != StreamKind::spice) return;
+    pacer_.emplace(options);
+    pacer_timer_.emplace(io_);
+}
 
 void CapturePipeline::start(EndHandler on_end, DropHandler on_drop) {
     on_end_ = std::move(on_end);
@@ -41,6 +53,7 @@ void CapturePipeline::start(EndHandler on_end, DropHandler on_drop) {
 void CapturePipeline::stop() {
     stopped_ = true;
     if (subscription_) subscription_->close();
+    if (pacer_timer_) pacer_timer_->cancel();
 }
 
 Expected<Ok, std::string> CapturePipeline::finish() {
@@ -52,6 +65,8 @@ Expected<Ok, std::string> CapturePipeline::finish() {
         current_ = FrameStream{StreamKind::spice, key.session, key.channel_type, key.channel_id};
         spice_.channel_closed(key, now, sink_);
     }
+    if (pacer_) pacer_->drain(write_);
+    if (output_failed_) return Ok{};
     return output_.flush();
 }
 
@@ -90,21 +105,33 @@ void CapturePipeline::on_event(const Event& event) {
 void CapturePipeline::on_idle() {
     // Nothing more is queued: this is the moment to show the reader what we have.
     if (stopped_) return;
-    if (auto flushed = output_.flush(); !flushed) {
-        output_failed_ = true;
-        end(CaptureEnd::output, flushed.error());
+    if (pacer_) {
+        pacer_->end_of_burst(LiveViewPacer::Clock::now(), write_);
+        arm_pacer();
     }
+    flush_output();
 }
 
 void CapturePipeline::on_end(const std::string& why) { end(CaptureEnd::daemon, why); }
 
-void CapturePipeline::emit(std::uint64_t timestamp_ns, std::span<const std::uint8_t> frame) {
+void CapturePipeline::emit(const FrameMeta& meta, std::span<const std::uint8_t> frame) {
     if (output_failed_) return;
-    if (!filter_.accepts_everything() && !filter_.matches(frame)) {
+    if (!frame.empty() && !filter_.accepts_everything() && !filter_.matches(frame)) {
         ++counts_.frames_filtered_out;
-        return;
+        // A rejected frame is not written, but the end of a link stage it marks still counts for the pacer.
+        if (!pacer_ || meta.link_stage != LinkStageRole::end) return;
+        frame = {};
     }
-    if (auto written = output_.write(current_, timestamp_ns, frame); !written) {
+    if (pacer_) {
+        pacer_->submit(current_, meta, frame, LiveViewPacer::Clock::now(), write_);
+    } else {
+        write(current_, meta, frame);
+    }
+}
+
+void CapturePipeline::write(const FrameStream& stream, const FrameMeta& meta, std::span<const std::uint8_t> frame) {
+    if (frame.empty() || output_failed_) return;
+    if (auto written = output_.write(stream, meta, frame); !written) {
         output_failed_ = true;
         end(CaptureEnd::output, written.error());
         return;
@@ -112,10 +139,34 @@ void CapturePipeline::emit(std::uint64_t timestamp_ns, std::span<const std::uint
     ++counts_.frames_written;
 }
 
+bool CapturePipeline::flush_output() {
+    if (output_failed_) return false;
+    if (auto flushed = output_.flush(); !flushed) {
+        output_failed_ = true;
+        end(CaptureEnd::output, flushed.error());
+        return false;
+    }
+    return true;
+}
+
+void CapturePipeline::arm_pacer() {
+    const auto due = pacer_->next_deadline();
+    if (!due || (pacer_armed_for_ && *pacer_armed_for_ == *due)) return;
+    pacer_armed_for_ = due;
+    pacer_timer_->expires_at(*due);
+    pacer_timer_->async_wait([this](const asio::error_code& error) {
+        if (error || stopped_) return;
+        pacer_armed_for_.reset();
+        pacer_->poll(LiveViewPacer::Clock::now(), write_);
+        if (flush_output()) arm_pacer();
+    });
+}
+
 void CapturePipeline::end(CaptureEnd why, const std::string& sentence) {
     if (stopped_) return;
     stopped_ = true;
     if (subscription_) subscription_->close();
+    if (pacer_timer_) pacer_timer_->cancel();
     if (on_end_) on_end_(why, sentence);
 }
 

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
 
 #include <cstdint>
 #include <functional>
@@ -21,35 +22,14 @@
 
 #include "base/expected.hpp"
 #include "capture/capture_options.hpp"
+#include "capture/frame_output.hpp"
+#include "capture/live_view_pacer.hpp"
 #include "client/subscription.hpp"
 #include "pcap/bpf_filter.hpp"
 #include "pcap/spice_frames.hpp"
 #include "pcap/vsock_frames.hpp"
 
 namespace spicecap::capture {
-
-/// Which stream a frame belongs to: a SPICE channel of a session, or a USB vsock link of a session.
-struct FrameStream {
-    /// SPICE or USB vsock.
-    StreamKind kind = StreamKind::spice;
-    /// The daemon's session id.
-    std::uint32_t session = 0;
-    /// SPICE: the channel type. USB vsock: 0.
-    std::uint8_t channel_type = 0;
-    /// SPICE: the channel id. USB vsock: the producer's link index.
-    std::uint8_t channel_id = 0;
-};
-
-/// Where a capture's frames go. Errors are one sentence; the pipeline stops at the first.
-class FrameOutput {
-public:
-    virtual ~FrameOutput() = default;
-    /// One frame that passed the filter.
-    virtual Expected<Ok, std::string> write(const FrameStream& stream, std::uint64_t timestamp_ns,
-                                            std::span<const std::uint8_t> frame) = 0;
-    /// Everything written so far should reach the reader now.
-    virtual Expected<Ok, std::string> flush() = 0;
-};
 
 /// What a capture has done so far.
 struct CaptureCounts {
@@ -89,6 +69,9 @@ public:
     CapturePipeline(const CapturePipeline&) = delete;
     CapturePipeline& operator=(const CapturePipeline&) = delete;
 
+    /// Schedules the SPICE frames for Wireshark's live packet list (LiveViewPacer): link stages as pieces
+    /// that end with their link results, then a pause. Only for Wireshark's GUI; call before start().
+    void pace_for_live_view(LiveViewPacerOptions options = {});
     /// Starts handing frames to the output; runs on `io`.
     void start(EndHandler on_end, DropHandler on_drop = {});
     /// Stops receiving (the capture is being closed by its front end).
@@ -101,7 +84,7 @@ public:
     const CaptureOptions& options() const noexcept { return options_; }
 
 private:
-    CapturePipeline(const CaptureOptions& options, FrameOutput& output, BpfFilter filter);
+    CapturePipeline(asio::io_context& io, const CaptureOptions& options, FrameOutput& output, BpfFilter filter);
 
     void on_record(const Record& record) override;
     void on_drop(const DropNotice& notice) override;
@@ -109,10 +92,18 @@ private:
     void on_idle() override;
     void on_end(const std::string& why) override;
 
-    /// The sink the encoders write to while handling one record or event of `stream`.
-    void emit(std::uint64_t timestamp_ns, std::span<const std::uint8_t> frame);
+    /// The sink the encoders write to while handling one record or event of `current_`: the filter, then
+    /// the pacer if there is one, then write().
+    void emit(const FrameMeta& meta, std::span<const std::uint8_t> frame);
+    /// Hands one frame to the output.
+    void write(const FrameStream& stream, const FrameMeta& meta, std::span<const std::uint8_t> frame);
+    /// Pushes what was written to the reader; false (after end()) if the output failed.
+    bool flush_output();
+    /// Sets the pacer's timer for its next deadline.
+    void arm_pacer();
     void end(CaptureEnd why, const std::string& sentence);
 
+    asio::io_context& io_;
     CaptureOptions options_;
     FrameOutput& output_;
     BpfFilter filter_;
@@ -120,7 +111,11 @@ private:
     SpiceFrameEncoder spice_;
     vsock::VsockFrameEncoder vsock_;
     FrameSink sink_;
+    LiveViewPacer::Out write_;
     FrameStream current_;
+    std::optional<LiveViewPacer> pacer_;
+    std::optional<asio::steady_timer> pacer_timer_;
+    std::optional<LiveViewPacer::Clock::time_point> pacer_armed_for_;
     CaptureCounts counts_;
     EndHandler on_end_;
     DropHandler on_drop_;

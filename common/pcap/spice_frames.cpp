@@ -39,14 +39,32 @@ void SpiceFrameEncoder::encode(const Record& record, const FrameSink& sink) {
             const HeaderMode mode = (h.flags & kRecordFlagFullHeader) ? HeaderMode::full : HeaderMode::mini;
             for (const auto& m : synthetic_link_stage(static_cast<ChannelType>(h.channel_type), h.channel_id, mode,
                                                       h.session)) {
-                s.tcp.message(m.direction, m.bytes, h.timestamp_ns, sink);
+                message(s, m.direction, m.bytes, FrameMeta{.timestamp_ns = h.timestamp_ns, .synthesized = true}, sink);
             }
             ++stats_.synthesized_link_stages;
         }
     }
-    s.tcp.message(h.direction, record.payload, h.timestamp_ns, sink);
+    message(s, h.direction, record.payload, FrameMeta{.timestamp_ns = h.timestamp_ns}, sink);
     ++stats_.records;
     stats_.bytes += record.payload.size();
+}
+
+void SpiceFrameEncoder::message(Stream& s, Direction direction, std::span<const std::uint8_t> bytes, FrameMeta meta,
+                                const FrameSink& sink) {
+    // The link stage runs from the client's link message ("REDQ") to the server's second message, the
+    // link result (the rule spicecapd keeps link stages by, docs/daemon.md).
+    if (direction == Direction::client_to_server && starts_with_spice_magic(bytes)) {
+        s.in_link_stage = true;
+        s.link_server_messages = 0;
+    }
+    if (s.in_link_stage) {
+        meta.link_stage = LinkStageRole::part;
+        if (direction == Direction::server_to_client && ++s.link_server_messages == 2) {
+            meta.link_stage = LinkStageRole::end;
+            s.in_link_stage = false;
+        }
+    }
+    s.tcp.message(direction, bytes, meta, sink);
 }
 
 void SpiceFrameEncoder::drop(const DropNotice& notice) {
@@ -62,10 +80,15 @@ void SpiceFrameEncoder::drop(const DropNotice& notice) {
 void SpiceFrameEncoder::channel_closed(const SpiceStreamKey& key, std::uint64_t timestamp_ns, const FrameSink& sink) {
     auto it = streams_.find(key);
     if (it == streams_.end() || it->second.fresh) return;
-    it->second.tcp.close(timestamp_ns, sink);
+    Stream& s = it->second;
+    const FrameMeta meta{.timestamp_ns = timestamp_ns,
+                         .link_stage = s.in_link_stage ? LinkStageRole::end : LinkStageRole::none};
+    // Whoever waits for the link stage's end hears of it, through an empty frame if there is no FIN.
+    if (!s.tcp.close(meta, sink) && s.in_link_stage) sink(meta, {});
+    s.in_link_stage = false;
     // Keep the synthesizer (its generation moves the next connection's sequence numbers) but require a
     // new link stage.
-    it->second.fresh = true;
+    s.fresh = true;
 }
 
 std::vector<SpiceStreamKey> SpiceFrameEncoder::open_streams() const {

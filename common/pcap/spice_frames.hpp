@@ -57,7 +57,8 @@ public:
     /// Accounts for records the daemon dropped: that direction's sequence numbers jump by their bytes.
     void drop(const DropNotice& notice);
     /// The producer closed a channel: FIN exchange (with the handshake option) and forget its state, so
-    /// that a reopened channel starts a new connection with its own link stage.
+    /// that a reopened channel starts a new connection with its own link stage. A channel closed within its
+    /// link stage ends it: with its FIN frames, or with an empty frame when there are none.
     void channel_closed(const SpiceStreamKey& stream, std::uint64_t timestamp_ns, const FrameSink& sink);
     /// The streams that emitted frames and were not closed since.
     std::vector<SpiceStreamKey> open_streams() const;
@@ -72,8 +73,15 @@ private:
         TcpStreamSynthesizer tcp;
         /// Nothing emitted yet: the first record decides whether the link stage must be synthesized.
         bool fresh = true;
+        /// Between the client's link message and the server's link result (its second message).
+        bool in_link_stage = false;
+        /// Server messages seen since the link stage began.
+        int link_server_messages = 0;
     };
     Stream& stream(const SpiceStreamKey& key);
+    /// Emits one SPICE message on stream `s` with its place in the link stage.
+    void message(Stream& s, Direction direction, std::span<const std::uint8_t> bytes, FrameMeta meta,
+                 const FrameSink& sink);
 
     SpiceFrameOptions options_;
     std::map<SpiceStreamKey, Stream> streams_;

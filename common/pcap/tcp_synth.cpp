@@ -112,29 +112,30 @@ std::uint32_t TcpStreamSynthesizer::next_sequence(Direction direction) const noe
     return direction == Direction::client_to_server ? client_.next_seq : server_.next_seq;
 }
 
-void TcpStreamSynthesizer::open(std::uint64_t timestamp_ns, const FrameSink& sink) {
+void TcpStreamSynthesizer::open(const FrameMeta& message_meta, const FrameSink& sink) {
     open_ = true;
     if (!options_.handshake) return;
+    FrameMeta meta = message_meta;
+    meta.synthesized = true;
     const std::uint32_t shift = generation_ * kGenerationStride;
     client_.next_seq = kClientInitialSequence + shift;
     server_.next_seq = kServerInitialSequence + shift;
     // SYN and SYN/ACK each consume one sequence number; emit() advances by payload only.
-    emit(Direction::client_to_server, kTcpSyn, {}, timestamp_ns, sink);
+    emit(Direction::client_to_server, kTcpSyn, {}, meta, sink);
     client_.next_seq += 1;
-    emit(Direction::server_to_client, kTcpSyn | kTcpAck, {}, timestamp_ns, sink);
+    emit(Direction::server_to_client, kTcpSyn | kTcpAck, {}, meta, sink);
     server_.next_seq += 1;
-    emit(Direction::client_to_server, kTcpAck, {}, timestamp_ns, sink);
+    emit(Direction::client_to_server, kTcpAck, {}, meta, sink);
 }
 
 void TcpStreamSynthesizer::message(Direction direction, std::span<const std::uint8_t> payload,
-                                   std::uint64_t timestamp_ns, const FrameSink& sink) {
+                                   const FrameMeta& meta, const FrameSink& sink) {
     if (payload.empty()) return;
-    if (!open_) open(timestamp_ns, sink);
+    if (!open_) open(meta, sink);
     while (!payload.empty()) {
         const std::size_t n = std::min(payload.size(), kMaxSegmentPayload);
         const bool last = n == payload.size();
-        emit(direction, static_cast<std::uint8_t>(kTcpAck | (last ? kTcpPsh : 0)), payload.first(n),
-             timestamp_ns, sink);
+        emit(direction, static_cast<std::uint8_t>(kTcpAck | (last ? kTcpPsh : 0)), payload.first(n), meta, sink);
         side(direction).next_seq += static_cast<std::uint32_t>(n);
         payload = payload.subspan(n);
     }
@@ -145,24 +146,27 @@ void TcpStreamSynthesizer::skip(Direction direction, std::uint64_t bytes) {
     side(direction).next_seq += static_cast<std::uint32_t>(bytes);
 }
 
-void TcpStreamSynthesizer::close(std::uint64_t timestamp_ns, const FrameSink& sink) {
-    if (!open_) return;
+bool TcpStreamSynthesizer::close(const FrameMeta& close_meta, const FrameSink& sink) {
+    if (!open_) return false;
     if (options_.handshake) {
-        emit(Direction::client_to_server, kTcpFin | kTcpAck, {}, timestamp_ns, sink);
+        FrameMeta meta = close_meta;
+        meta.synthesized = true;
+        emit(Direction::client_to_server, kTcpFin | kTcpAck, {}, meta, sink);
         client_.next_seq += 1;
-        emit(Direction::server_to_client, kTcpFin | kTcpAck, {}, timestamp_ns, sink);
+        emit(Direction::server_to_client, kTcpFin | kTcpAck, {}, meta, sink);
         server_.next_seq += 1;
-        emit(Direction::client_to_server, kTcpAck, {}, timestamp_ns, sink);
+        emit(Direction::client_to_server, kTcpAck, {}, meta, sink);
     }
     open_ = false;
     ++generation_;
     const std::uint32_t shift = generation_ * kGenerationStride;
     client_.next_seq = kClientInitialSequence + shift + 1;
     server_.next_seq = kServerInitialSequence + shift + 1;
+    return options_.handshake;
 }
 
 void TcpStreamSynthesizer::emit(Direction direction, std::uint8_t tcp_flags,
-                                std::span<const std::uint8_t> payload, std::uint64_t timestamp_ns,
+                                std::span<const std::uint8_t> payload, const FrameMeta& meta,
                                 const FrameSink& sink) {
     const bool from_client = direction == Direction::client_to_server;
     const TcpEndpoint& src = from_client ? endpoints_.client : endpoints_.server;
@@ -222,7 +226,7 @@ void TcpStreamSynthesizer::emit(Direction direction, std::uint8_t tcp_flags,
     sum = internet_checksum_add(sum, {tcp, 20 + payload.size()});
     big_endian::store<std::uint16_t>(tcp + 16, internet_checksum_fold(sum));
 
-    sink(timestamp_ns, std::span<const std::uint8_t>(f, frame_size));
+    sink(meta, std::span<const std::uint8_t>(f, frame_size));
 }
 
 }  // namespace spicecap

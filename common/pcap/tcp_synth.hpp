@@ -65,17 +65,22 @@ public:
     TcpStreamSynthesizer(TcpEndpoints endpoints, TcpSynthOptions options = {});
 
     /// Emits `payload` as the next bytes in `direction`: one segment, or several of at most
-    /// kMaxSegmentPayload bytes for a larger message (PSH on the last). An empty payload emits nothing.
-    void message(Direction direction, std::span<const std::uint8_t> payload, std::uint64_t timestamp_ns,
+    /// kMaxSegmentPayload bytes for a larger message (PSH on the last), each with `meta`. An empty payload
+    /// emits nothing. A handshake it opens the connection with is marked synthesized.
+    void message(Direction direction, std::span<const std::uint8_t> payload, const FrameMeta& meta,
                  const FrameSink& sink);
 
     /// Advances `direction`'s sequence number by `bytes` without emitting anything: the records were
     /// dropped, and Wireshark should say "previous segment not captured" at the right place.
     void skip(Direction direction, std::uint64_t bytes);
 
-    /// Emits the FIN exchange (client FIN, server FIN, client ACK) if the handshake option is set and
-    /// the connection is open; the next message starts a new connection with new initial sequence numbers.
-    void close(std::uint64_t timestamp_ns, const FrameSink& sink);
+    /// Emits the FIN exchange (client FIN, server FIN, client ACK, each with `meta`, marked synthesized)
+    /// if the handshake option is set and the connection is open; the next message starts a new connection
+    /// with new initial sequence numbers. Returns whether it emitted anything.
+    bool close(const FrameMeta& meta, const FrameSink& sink);
+
+    /// True between the first message (or handshake) and close().
+    bool is_open() const noexcept { return open_; }
 
     const TcpEndpoints& endpoints() const noexcept { return endpoints_; }
     /// The sequence number the next byte in `direction` gets.
@@ -86,9 +91,9 @@ private:
         std::uint32_t next_seq = 0;
         std::uint16_t next_ip_id = 0;
     };
-    void open(std::uint64_t timestamp_ns, const FrameSink& sink);
+    void open(const FrameMeta& meta, const FrameSink& sink);
     void emit(Direction direction, std::uint8_t tcp_flags, std::span<const std::uint8_t> payload,
-              std::uint64_t timestamp_ns, const FrameSink& sink);
+              const FrameMeta& meta, const FrameSink& sink);
     Side& side(Direction d) noexcept { return d == Direction::client_to_server ? client_ : server_; }
 
     TcpEndpoints endpoints_;

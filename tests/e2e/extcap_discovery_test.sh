@@ -30,6 +30,7 @@ pass "capture filter validation: libpcap's error for a bad filter, nothing for a
 err=$(timeout 20 tshark -i spice -a duration:3 -w "$WORK/none.pcapng" 2>&1 || true)
 grep -q "cannot reach spicecapd at $SPICECAP_SOCKET" <<<"$err" || fail "no clear error without a daemon: $err"
 grep -q "start it with" <<<"$err" || fail "the error does not say how to start the daemon: $err"
+[ "$(grep -c "cannot reach spicecapd" <<<"$err")" -eq 1 ] || fail "tshark shows the error more than once: $err"
 pass "daemon down: tshark shows '$(grep -o 'cannot reach[^:]*' <<<"$err" | head -1)...'"
 
 "$SPICECAP" uninstall >/dev/null

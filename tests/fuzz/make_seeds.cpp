@@ -233,7 +233,7 @@ void capture_replay_seeds() {
     for (HeaderMode mode : {HeaderMode::mini, HeaderMode::full}) {
         // The display session as the extcap writes it: handshake, link stage, messages, FIN.
         std::vector<Bytes> frames;
-        const FrameSink keep = [&](std::uint64_t, std::span<const std::uint8_t> frame) {
+        const FrameSink keep = [&](const FrameMeta&, std::span<const std::uint8_t> frame) {
             frames.emplace_back(frame.begin(), frame.end());
         };
         SpiceFrameEncoder encoder(SpiceFrameOptions{.server_port = kDefaultSpiceServerPort, .handshake = true});

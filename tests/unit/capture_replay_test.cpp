@@ -237,8 +237,8 @@ TEST_CASE("a capture spicecap wrote replays into the messages it was made of") {
         SpiceFrameEncoder encoder(SpiceFrameOptions{.server_port = 5930, .handshake = true});
         RecordingChannelSink sink;
         CaptureReplay replay(sink, [](LogLevel, const std::string&) {});
-        const FrameSink into_replay = [&](std::uint64_t timestamp_ns, std::span<const std::uint8_t> frame) {
-            replay.frame(DLT_EN10MB, timestamp_ns, frame);
+        const FrameSink into_replay = [&](const FrameMeta& meta, std::span<const std::uint8_t> frame) {
+            replay.frame(DLT_EN10MB, meta.timestamp_ns, frame);
         };
         std::uint64_t timestamp = 1'000;
         for (const auto& m : conversation.messages) {

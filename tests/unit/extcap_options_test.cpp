@@ -35,24 +35,51 @@ TEST_CASE("dlts and config name the interface's link type and options") {
     o = parse_ok({"--extcap-config", "--extcap-interface", "spice"});
     CHECK(o.action == Action::config);
     const auto config = config_text(o);
-    for (const char* call : {"--socket", "--channels", "--session", "--history", "--server-port", "--handshake",
-                             "--log-level", "--log-file"}) {
+    for (const char* call : {"--socket", "--session", "--history", "--server-port", "--handshake", "--log-level",
+                             "--log-file"}) {
         CHECK_MESSAGE(config.find(std::string("{call=") + call + "}") != std::string::npos, call);
     }
-    // The channel list is every channel of the shared table, each checked by default: the values the
-    // dialog passes by default must select every channel a producer can send (tunnel included).
+    // One checkbox per channel of the shared table (tunnel included), each on by default: Wireshark 4.0 shows
+    // a boolean's default (a multicheck started all unchecked).
     for (std::uint8_t type = 1; type <= spicecap::kMaxSpiceChannelType; ++type) {
         const std::string name(*spicecap::spice_channel_name(type));
-        CHECK_MESSAGE(config.find("value {arg=1}{value=" + name + "}{display=" + name + "}{enabled=true}{default=true}") !=
+        CHECK_MESSAGE(config.find("{call=--channel-" + name + "}{display=" + name + " channel}{type=boolean}{default=true}") !=
                           std::string::npos,
                       name);
     }
-    CHECK(config.find("{value=tunnel}") != std::string::npos);
+    CHECK(config.find("{call=--channel-tunnel}") != std::string::npos);
+    CHECK(config.find("{type=multicheck}") == std::string::npos);
+    // Defaults Wireshark 4.0 can restore: Log level is a validated text field, not a selector.
+    CHECK(config.find("{call=--log-level}{display=Log level}{type=string}{default=message}") != std::string::npos);
     CHECK(config.find("{required=true}") == std::string::npos);
     CHECK(config.find("{reload=true}") != std::string::npos);
     const auto vsock_config = config_text(parse_ok({"--extcap-config", "--extcap-interface", "usbvsock"}));
     CHECK(vsock_config.find("{call=--link-type}") != std::string::npos);
-    CHECK(vsock_config.find("{call=--channels}") == std::string::npos);
+    CHECK(vsock_config.find("{call=--channel-main}") == std::string::npos);
+}
+
+TEST_CASE("the dialog's channel checkboxes take channels away") {
+    auto o = parse_ok({"--capture", "--extcap-interface", "spice", "--fifo", "f", "--channel-main", "true",
+                       "--channel-inputs", "false", "--channel-cursor=false"});
+    std::vector<std::uint8_t> expected;
+    for (std::uint8_t t = 1; t <= spicecap::kMaxSpiceChannelType; ++t) {
+        if (t != 3 && t != 4) expected.push_back(t);
+    }
+    CHECK(o.capture.channels == expected);
+    // All on (the default): no channel list, which means every channel.
+    o = parse_ok({"--capture", "--extcap-interface", "spice", "--fifo", "f", "--channel-main", "true"});
+    CHECK(o.capture.channels.empty());
+    // With --channels, the boxes narrow that list.
+    o = parse_ok({"--capture", "--extcap-interface", "spice", "--fifo", "f", "--channels", "main,inputs",
+                  "--channel-inputs", "false"});
+    CHECK(o.capture.channels == std::vector<std::uint8_t>{1});
+    // Every box off is an error, not "everything".
+    std::vector<std::string> all_off{"--capture", "--extcap-interface", "spice", "--fifo", "f"};
+    for (std::uint8_t t = 1; t <= spicecap::kMaxSpiceChannelType; ++t) {
+        all_off.push_back("--channel-" + std::string(*spicecap::spice_channel_name(t)));
+        all_off.push_back("false");
+    }
+    CHECK_FALSE(parse_extcap_options(all_off));
 }
 
 TEST_CASE("capture call with every option and a filter") {

@@ -56,10 +56,10 @@ TEST_CASE("records round-trip through libpcap with nanosecond timestamps") {
         REQUIRE_MESSAGE(w, (w ? "" : w.error()));
         TcpStreamSynthesizer synth(spice_endpoints(0, 1, 0));
         std::vector<std::uint8_t> big(200 * 1024, 0x5a);
-        synth.message(Direction::client_to_server, std::vector<std::uint8_t>{1, 2, 3}, 1'700'000'000'000'000'001ull,
-                      [&](std::uint64_t ts, std::span<const std::uint8_t> f) { REQUIRE(w->write(ts, f)); });
-        synth.message(Direction::server_to_client, big, 1'700'000'000'999'999'999ull,
-                      [&](std::uint64_t ts, std::span<const std::uint8_t> f) { REQUIRE(w->write(ts, f)); });
+        synth.message(Direction::client_to_server, std::vector<std::uint8_t>{1, 2, 3}, FrameMeta{.timestamp_ns = 1'700'000'000'000'000'001ull},
+                      [&](const FrameMeta& meta, std::span<const std::uint8_t> f) { REQUIRE(w->write(meta.timestamp_ns, f)); });
+        synth.message(Direction::server_to_client, big, FrameMeta{.timestamp_ns = 1'700'000'000'999'999'999ull},
+                      [&](const FrameMeta& meta, std::span<const std::uint8_t> f) { REQUIRE(w->write(meta.timestamp_ns, f)); });
         CHECK(w->records_written() == 1 + 4);
         REQUIRE(w->close());
     }
@@ -135,8 +135,8 @@ TEST_CASE("BPF filters run on synthesized frames and bad filters return the libp
     std::vector<std::vector<std::uint8_t>> frames;
     for (std::uint8_t channel : {1, 2, 3, 4}) {
         TcpStreamSynthesizer synth(spice_endpoints(0, channel, 0));
-        synth.message(Direction::server_to_client, std::vector<std::uint8_t>{9, 9, 9}, 1,
-                      [&](std::uint64_t, std::span<const std::uint8_t> f) { frames.emplace_back(f.begin(), f.end()); });
+        synth.message(Direction::server_to_client, std::vector<std::uint8_t>{9, 9, 9}, FrameMeta{.timestamp_ns = 1},
+                      [&](const FrameMeta&, std::span<const std::uint8_t> f) { frames.emplace_back(f.begin(), f.end()); });
     }
     REQUIRE(frames.size() == 4);
     CHECK_FALSE(inputs_only->matches(frames[0]));

@@ -14,7 +14,7 @@ namespace {
 struct Frames {
     std::vector<std::vector<std::uint8_t>> all;
     FrameSink sink() {
-        return [this](std::uint64_t, std::span<const std::uint8_t> f) { all.emplace_back(f.begin(), f.end()); };
+        return [this](const FrameMeta&, std::span<const std::uint8_t> f) { all.emplace_back(f.begin(), f.end()); };
     }
 };
 

@@ -140,8 +140,8 @@ void write_session(const std::vector<SessionChannel>& channels, bool handshake, 
         streams.emplace_back(spice_endpoints(0, static_cast<std::uint8_t>(c.type), 0), TcpSynthOptions{handshake});
 
     std::uint64_t ts = 1'700'000'000'000'000'000ull;
-    const FrameSink sink = [&](std::uint64_t t, std::span<const std::uint8_t> frame) {
-        auto ok = writer->write(t, frame);
+    const FrameSink sink = [&](const FrameMeta& meta, std::span<const std::uint8_t> frame) {
+        auto ok = writer->write(meta.timestamp_ns, frame);
         REQUIRE_MESSAGE(ok.has_value(), ok.error());
     };
     auto emit = [&](std::size_t channel, std::size_t index) {
@@ -149,7 +149,7 @@ void write_session(const std::vector<SessionChannel>& channels, bool handshake, 
         if (m.dropped)
             streams[channel].skip(static_cast<Direction>(m.direction), m.bytes.size());
         else
-            streams[channel].message(static_cast<Direction>(m.direction), m.bytes, ts += 1000, sink);
+            streams[channel].message(static_cast<Direction>(m.direction), m.bytes, FrameMeta{.timestamp_ns = ts += 1000}, sink);
     };
 
     std::vector<std::size_t> next(channels.size(), 0);
@@ -163,7 +163,7 @@ void write_session(const std::vector<SessionChannel>& channels, bool handshake, 
             }
         }
     }
-    for (auto& s : streams) s.close(ts += 1000, sink);
+    for (auto& s : streams) s.close(FrameMeta{.timestamp_ns = ts += 1000}, sink);
     auto closed = writer->close();
     REQUIRE_MESSAGE(closed.has_value(), closed.error());
 }

@@ -16,8 +16,8 @@ const std::vector<std::uint8_t> kPayload{'R', 'E', 'D', 'Q', 1, 2, 3};
 TEST_CASE("a frame synthesized by spicecap decodes to its segment") {
     TcpStreamSynthesizer synth(spice_endpoints(0, 2, 0), TcpSynthOptions{.handshake = true});
     std::vector<std::vector<std::uint8_t>> frames;
-    synth.message(Direction::client_to_server, kPayload, 1,
-                  [&](std::uint64_t, std::span<const std::uint8_t> f) { frames.emplace_back(f.begin(), f.end()); });
+    synth.message(Direction::client_to_server, kPayload, FrameMeta{.timestamp_ns = 1},
+                  [&](const FrameMeta&, std::span<const std::uint8_t> f) { frames.emplace_back(f.begin(), f.end()); });
     REQUIRE(frames.size() == 4);  // SYN, SYN/ACK, ACK, data
     const auto syn = decode_tcp_segment(DLT_EN10MB, frames[0]);
     REQUIRE(syn);

@@ -20,8 +20,8 @@ struct Captured {
 struct Collector {
     std::vector<Captured> frames;
     FrameSink sink() {
-        return [this](std::uint64_t ts, std::span<const std::uint8_t> f) {
-            frames.push_back({ts, {f.begin(), f.end()}});
+        return [this](const FrameMeta& meta, std::span<const std::uint8_t> f) {
+            frames.push_back({meta.timestamp_ns, {f.begin(), f.end()}});
         };
     }
 };
@@ -97,7 +97,7 @@ TEST_CASE("one message is one Ethernet/IPv4/TCP frame with exact header fields")
     TcpStreamSynthesizer synth(spice_endpoints(0, 2, 0));
     Collector out;
     const std::vector<std::uint8_t> payload{'R', 'E', 'D', 'Q', 1, 2, 3};
-    synth.message(Direction::client_to_server, payload, 1'700'000'000'123'456'789ull, out.sink());
+    synth.message(Direction::client_to_server, payload, FrameMeta{.timestamp_ns = 1'700'000'000'123'456'789ull}, out.sink());
     REQUIRE(out.frames.size() == 1);
     const auto& f = out.frames[0].bytes;
     CHECK(out.frames[0].ts == 1'700'000'000'123'456'789ull);
@@ -133,7 +133,7 @@ TEST_CASE("checksums are right for odd lengths and every payload size up to 2 Ki
     std::vector<std::uint8_t> payload;
     for (std::size_t n = 1; n <= 2048; ++n) {
         payload.push_back(static_cast<std::uint8_t>(n * 37 + 11));
-        synth.message(n % 2 ? Direction::client_to_server : Direction::server_to_client, payload, n,
+        synth.message(n % 2 ? Direction::client_to_server : Direction::server_to_client, payload, FrameMeta{.timestamp_ns = n},
                       out.sink());
     }
     REQUIRE(out.frames.size() == 2048);
@@ -150,7 +150,7 @@ TEST_CASE("seq and ack stay continuous across 1000 messages in both directions a
     for (int i = 0; i < 1000; ++i) {
         const auto dir = (i % 3 == 0) ? Direction::server_to_client : Direction::client_to_server;
         std::vector<std::uint8_t> payload(static_cast<std::size_t>(6 + (i * 13) % 300), static_cast<std::uint8_t>(i));
-        synth.message(dir, payload, static_cast<std::uint64_t>(i), out.sink());
+        synth.message(dir, payload, FrameMeta{.timestamp_ns = static_cast<std::uint64_t>(i)}, out.sink());
     }
     REQUIRE(out.frames.size() == 1000);
     std::uint16_t last_id[2] = {0, 0};
@@ -179,7 +179,7 @@ TEST_CASE("a 5 MiB message is split into segments that concatenate back to the o
     TcpStreamSynthesizer synth(spice_endpoints(0, 2, 0));
     Collector out;
     const std::uint32_t first_seq = synth.next_sequence(Direction::server_to_client);
-    synth.message(Direction::server_to_client, message, 42, out.sink());
+    synth.message(Direction::server_to_client, message, FrameMeta{.timestamp_ns = 42}, out.sink());
     const std::size_t expected_segments = (message.size() + kMaxSegmentPayload - 1) / kMaxSegmentPayload;
     REQUIRE(out.frames.size() == expected_segments);
     std::vector<std::uint8_t> joined;
@@ -202,7 +202,7 @@ TEST_CASE("handshake and FIN exchange frame a whole conversation and a reconnect
     TcpStreamSynthesizer synth(spice_endpoints(0, 3, 0), TcpSynthOptions{.handshake = true});
     Collector out;
     const std::vector<std::uint8_t> hello{1, 2, 3, 4};
-    synth.message(Direction::client_to_server, hello, 10, out.sink());
+    synth.message(Direction::client_to_server, hello, FrameMeta{.timestamp_ns = 10}, out.sink());
     REQUIRE(out.frames.size() == 4);
     const auto flags = [&](std::size_t i) { return out.frames[i].bytes[47]; };
     CHECK(flags(0) == 0x02);  // SYN
@@ -216,7 +216,7 @@ TEST_CASE("handshake and FIN exchange frame a whole conversation and a reconnect
     CHECK(be32(out.frames[3].bytes, 38) == client_isn + 1);
     for (const auto& f : out.frames) CHECK(tcp_checksum_ok(f.bytes));
 
-    synth.close(20, out.sink());
+    synth.close(FrameMeta{.timestamp_ns = 20}, out.sink());
     REQUIRE(out.frames.size() == 7);
     CHECK(flags(4) == 0x11);  // FIN/ACK from client
     CHECK(flags(5) == 0x11);  // FIN/ACK from server
@@ -225,7 +225,7 @@ TEST_CASE("handshake and FIN exchange frame a whole conversation and a reconnect
     CHECK(be32(out.frames[5].bytes, 42) == client_isn + 1 + hello.size() + 1);
     CHECK(be32(out.frames[6].bytes, 42) == server_isn + 1 + 1);
 
-    synth.message(Direction::client_to_server, hello, 30, out.sink());
+    synth.message(Direction::client_to_server, hello, FrameMeta{.timestamp_ns = 30}, out.sink());
     REQUIRE(out.frames.size() == 11);
     CHECK(flags(7) == 0x02);
     CHECK(be32(out.frames[7].bytes, 38) != client_isn);
@@ -235,10 +235,10 @@ TEST_CASE("a drop gap advances the sequence number without emitting") {
     TcpStreamSynthesizer synth(spice_endpoints(0, 2, 0));
     Collector out;
     const std::vector<std::uint8_t> a(100, 0xaa);
-    synth.message(Direction::server_to_client, a, 1, out.sink());
+    synth.message(Direction::server_to_client, a, FrameMeta{.timestamp_ns = 1}, out.sink());
     synth.skip(Direction::server_to_client, 5000);
-    synth.message(Direction::server_to_client, a, 2, out.sink());
-    synth.message(Direction::client_to_server, a, 3, out.sink());
+    synth.message(Direction::server_to_client, a, FrameMeta{.timestamp_ns = 2}, out.sink());
+    synth.message(Direction::client_to_server, a, FrameMeta{.timestamp_ns = 3}, out.sink());
     REQUIRE(out.frames.size() == 3);
     CHECK(be32(out.frames[1].bytes, 38) == be32(out.frames[0].bytes, 38) + 100 + 5000);
     CHECK(be32(out.frames[2].bytes, 42) == be32(out.frames[1].bytes, 38) + 100);
@@ -247,6 +247,26 @@ TEST_CASE("a drop gap advances the sequence number without emitting") {
 TEST_CASE("empty payloads emit nothing") {
     TcpStreamSynthesizer synth(spice_endpoints(0, 2, 0));
     Collector out;
-    synth.message(Direction::client_to_server, {}, 1, out.sink());
+    synth.message(Direction::client_to_server, {}, FrameMeta{.timestamp_ns = 1}, out.sink());
     CHECK(out.frames.empty());
+}
+
+TEST_CASE("handshake and FIN frames are marked synthesized and message frames keep the meta they were given") {
+    TcpStreamSynthesizer synth(spice_endpoints(0, 3, 0), TcpSynthOptions{.handshake = true});
+    std::vector<FrameMeta> metas;
+    const FrameSink sink = [&](const FrameMeta& meta, std::span<const std::uint8_t>) { metas.push_back(meta); };
+    const std::vector<std::uint8_t> payload(100, 1);
+    synth.message(Direction::client_to_server, payload,
+                  FrameMeta{.timestamp_ns = 5, .synthesized = false, .link_stage = LinkStageRole::part}, sink);
+    REQUIRE(metas.size() == 4);  // SYN, SYN/ACK, ACK, the message
+    for (int i = 0; i < 3; ++i) {
+        CHECK(metas[i].synthesized);
+        CHECK(metas[i].link_stage == LinkStageRole::part);  // the handshake belongs to what it opens
+        CHECK(metas[i].timestamp_ns == 5);
+    }
+    CHECK_FALSE(metas[3].synthesized);
+    CHECK(synth.close(FrameMeta{.timestamp_ns = 9}, sink));
+    REQUIRE(metas.size() == 7);
+    for (int i = 4; i < 7; ++i) CHECK(metas[i].synthesized);
+    CHECK_FALSE(synth.close(FrameMeta{.timestamp_ns = 10}, sink));  // nothing open, nothing emitted
 }

@@ -79,11 +79,11 @@ public:
     ChannelFiles(fs::path directory, int vsock_link_type)
         : directory_(std::move(directory)), vsock_link_type_(vsock_link_type) {}
 
-    Expected<Ok, std::string> write(const capture::FrameStream& stream, std::uint64_t timestamp_ns,
+    Expected<Ok, std::string> write(const capture::FrameStream& stream, const FrameMeta& meta,
                                     std::span<const std::uint8_t> frame) override {
         auto file = file_for(stream);
         if (!file) return Unexpected{file.error()};
-        auto written = (*file)->writer.write(timestamp_ns, frame);
+        auto written = (*file)->writer.write(meta.timestamp_ns, frame);
         if (!written) return Unexpected{"cannot write " + (*file)->path.string() + ": " + written.error()};
         ++(*file)->frames;
         (*file)->bytes += frame.size();
