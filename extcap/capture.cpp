@@ -10,12 +10,11 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <optional>
 
 #include "base/byte_size_text.hpp"
 #include "capture/capture_pipeline.hpp"
 #include "control_pipes.hpp"
-#include "pcap/pcap_writer.hpp"
+#include "capture/stream_output.hpp"
 
 namespace spicecap::extcap {
 namespace {
@@ -23,22 +22,6 @@ namespace {
 constexpr auto kStatusInterval = std::chrono::seconds(1);
 // How long a failed capture keeps the toolbar pipes open for Wireshark to open its ends (see ControlPipes).
 constexpr auto kWaitForWireshark = std::chrono::seconds(5);
-
-/// The FIFO Wireshark reads: one pcap stream, whatever stream a frame belongs to.
-class FifoOutput final : public capture::FrameOutput {
-public:
-    explicit FifoOutput(PcapWriter writer) : writer_(std::move(writer)) {}
-
-    Expected<Ok, std::string> write(const capture::FrameStream&, const FrameMeta& meta,
-                                    std::span<const std::uint8_t> frame) override {
-        return writer_.write(meta.timestamp_ns, frame);
-    }
-    Expected<Ok, std::string> flush() override { return writer_.flush(); }
-    Expected<Ok, std::string> close() { return writer_.close(); }
-
-private:
-    PcapWriter writer_;
-};
 
 class Capture {
 public:
@@ -62,7 +45,7 @@ private:
     asio::signal_set signals_;
     asio::steady_timer status_timer_;
     std::unique_ptr<ControlPipes> control_;
-    std::optional<FifoOutput> output_;
+    std::unique_ptr<capture::StreamOutput> output_;
     std::unique_ptr<capture::CapturePipeline> pipeline_;
     int exit_code_ = 0;
     bool stopped_ = false;
@@ -102,23 +85,20 @@ int Capture::run() {
     io_.run();
 
     (void)pipeline_->finish();
-    (void)output_->close();
     const auto& counts = pipeline_->counts();
+    (void)output_->close(counts);
     log_.message("capture ended: wrote " + std::to_string(counts.frames_written) + " frames; the daemon dropped " +
                  std::to_string(counts.dropped_records) + " records for this capture");
     return exit_code_;
 }
 
 std::optional<std::string> Capture::start_output() {
-    // Wireshark waits for the FIFO to be opened and for the pcap header before anything else.
-    const capture::CaptureOptions& capture = options_.capture;
+    // Wireshark waits for the FIFO to be opened and for the stream's header before anything else.
     const int fifo = ::open(options_.fifo.c_str(), O_WRONLY | O_CLOEXEC | O_CREAT, 0600);
     if (fifo < 0) return "cannot open the capture output " + options_.fifo + ": " + std::strerror(errno);
-    auto writer = PcapWriter::open_fd(fifo, capture.pcap_link_type(),
-                                      capture.kind == StreamKind::spice ? kDefaultSnapLength
-                                                                        : static_cast<int>(vsock::max_record_size));
-    if (!writer) return writer.error();
-    output_.emplace(std::move(*writer));
+    auto output = capture::StreamOutput::open_fd(fifo, options_.capture);
+    if (!output) return output.error();
+    output_ = std::move(*output);
     return std::nullopt;
 }
 
@@ -142,7 +122,7 @@ int Capture::fail(const std::string& why) {
     // its ends of the toolbar pipes: leaving before it did would block its UI.
     log_.error(why);
     if (control_) control_->wait_until_connected(kWaitForWireshark);
-    if (output_) (void)output_->close();
+    if (output_) (void)output_->close({});
     return 1;
 }
 
