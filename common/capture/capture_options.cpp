@@ -35,6 +35,10 @@ std::vector<CaptureOption> make_table() {
          .help = "user link type the USB vsock Lua dissector is registered on, 147..162 (USER0..USER15)",
          .group = "USB vsock", .only = StreamKind::usb_vsock, .dialog_number = 6, .kind = ValueKind::link_type,
          .min = vsock::linktype_user0, .max = vsock::linktype_user15},
+        {.name = "format", .value_name = "pcapng|pcap", .label = "Output format",
+         .help = "pcapng names each channel's producer and stream, marks the frames spicecap made up and counts "
+                 "drops inside the capture; pcap is the classic format without any of that",
+         .group = "Output", .dialog_number = 9, .kind = ValueKind::format},
         // The extcap takes the filter as Wireshark's --extcap-capture-filter, not from the dialog.
         {.name = "filter", .value_name = "BPF", .label = "Capture filter",
          .help = "BPF capture filter on the frames spicecap writes, e.g. 'tcp port 10002'", .group = "",
@@ -92,6 +96,10 @@ std::string dialog_text(std::string text) {
 }
 
 }  // namespace
+
+std::string_view output_format_name(OutputFormat format) noexcept {
+    return format == OutputFormat::pcap ? "pcap" : "pcapng";
+}
 
 std::filesystem::path CaptureOptions::socket_path() const {
     return spicecap::socket_path(socket.empty() ? std::nullopt : std::optional<std::string_view>(socket));
@@ -156,6 +164,16 @@ Expected<Ok, std::string> apply_capture_option(CaptureOptions& options, const Ca
         options.session = static_cast<std::uint32_t>(*id);
         return Ok{};
     }
+    if (option.kind == ValueKind::format) {
+        if (value == "pcapng") {
+            options.format = OutputFormat::pcapng;
+        } else if (value == "pcap") {
+            options.format = OutputFormat::pcap;
+        } else {
+            return Unexpected{"--format is pcapng or pcap, not '" + std::string(value) + "'"};
+        }
+        return Ok{};
+    }
     if (name == "socket") options.socket = std::string(value);
     if (name == "filter") options.filter = std::string(value);
     return Ok{};
@@ -175,6 +193,7 @@ std::string capture_option_value(const CaptureOptions& options, const CaptureOpt
     if (name == "handshake") return options.handshake ? "true" : "false";
     if (name == "link-type") return std::to_string(options.link_type);
     if (name == "filter") return options.filter;
+    if (name == "format") return std::string(output_format_name(options.format));
     return "";
 }
 
@@ -260,6 +279,10 @@ std::string capture_options_extcap_config(StreamKind kind) {
                 help += kind == StreamKind::spice ? " (Reload lists the daemon's SPICE sessions)"
                                                   : " (Reload lists the daemon's USB vsock sessions)";
                 values += "value {arg=" + number + "}{value=all}{display=All sessions}{default=true}\n";
+                break;
+            case ValueKind::format:
+                // A validated text field rather than a selector: Wireshark 4.0 restores no selector default.
+                arg += "{type=string}{default=" + capture_option_value(defaults, option) + "}{validation=^(pcapng|pcap)$}";
                 break;
             case ValueKind::link_type:
                 arg += "{type=selector}{default=" + capture_option_value(defaults, option) + "}";

@@ -5,7 +5,8 @@
 # - The daemon keeps taking the producer's records (nothing dropped on the producer's side), drops for
 #   the frozen subscriber only, and its peak RSS (VmHWM) stays within the bound.
 # - The drops are reported: the extcap logs "spicecapd dropped N records", Wireshark's TCP analysis marks
-#   "previous segment not captured" where they happened.
+#   "previous segment not captured" where they happened, and the pcapng frames there carry the number of
+#   records lost before them (frame.drop_count), adding up to what the extcap was told.
 # - The capture resumes: messages sent after the SIGCONT are in the pcap, decoded as SPICE.
 source "$(dirname "$0")/fault_lib.sh"
 
@@ -65,6 +66,16 @@ pass "extcap reported drops $dropped_lines times, $dropped_total records in all"
 lost=$(tshark -r "$pcap" -Y tcp.analysis.lost_segment 2>/dev/null | wc -l)
 [ "$lost" -gt 0 ] || fail "no 'previous segment not captured' in the pcap"
 pass "Wireshark marks $lost frames 'previous segment not captured'"
+
+# The drop counts sit on frames after a gap and add up to every record the daemon dropped for the capture.
+tshark -r "$pcap" -Y 'frame.drop_count > 0' -T fields -e frame.number -e frame.drop_count 2>/dev/null >"$WORK/drops.txt"
+tshark -r "$pcap" -Y tcp.analysis.lost_segment -T fields -e frame.number 2>/dev/null >"$WORK/lost.txt"
+counted=$(awk '{ n += $2 } END { print n + 0 }' "$WORK/drops.txt")
+[ "$counted" -eq "$dropped_total" ] ||
+  fail "the frames' drop counts add up to $counted, the daemon dropped $dropped_total records for the capture"
+not_at_gap=$(cut -f1 "$WORK/drops.txt" | { grep -vxF -f "$WORK/lost.txt" || true; } | wc -l)
+[ "$not_at_gap" -eq 0 ] || fail "$not_at_gap frames carry a drop count but follow no sequence gap"
+pass "$(wc -l <"$WORK/drops.txt") frames carry drop counts adding up to the $dropped_total records dropped, each at a 'previous segment not captured'"
 
 after=$(tshark -r "$pcap" -Y "spice && frame.time_epoch > $continued_at_s" 2>/dev/null | wc -l)
 [ "$after" -gt 1000 ] || fail "only $after SPICE frames from after the SIGCONT"

@@ -124,3 +124,6 @@ background() {
 
 # tshark with the vsock Lua dissector available (it is also installed by `spicecap install`).
 tshark_read() { tshark -r "$@" 2>&1; }
+
+# The version spicecap reports ("0.1.0").
+spicecap_version() { "$SPICECAP" --version | awk '{ print $NF }'; }
