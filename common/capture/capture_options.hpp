@@ -93,6 +93,10 @@ struct CaptureOption {
     /// Bounds of a number.
     long long min = 0;
     long long max = 0;
+    /// Reads a value (already free of its "--name=") into the options; the error is one sentence.
+    Expected<Ok, std::string> (*read)(CaptureOptions& options, const CaptureOption& self, std::string_view text) = nullptr;
+    /// The option's value in `options`, as read() takes it back.
+    std::string (*show)(const CaptureOptions& options) = nullptr;
 };
 
 /// Every capture option, in the order --help and the dialog show them.
