@@ -19,7 +19,7 @@ background tshark -i spice -o extcap.spice.loglevel:info -o "extcap.spice.logfil
 tshark_pid=$LAST_PID
 wait_for_file "$pcap" 10
 sleep 1
-extcap_pid=$(pgrep -f "$XDG_CONFIG_HOME/wireshark/extcap/spicecap-extcap") || fail "no spicecap-extcap under tshark"
+extcap_pid=$(pgrep -f "$(personal_extcap_dir)/spicecap-extcap") || fail "no spicecap-extcap under tshark"
 
 # 2000 messages a second (the demo's mix averages 4.4 KB, DRAW_COPYs above 64 KiB included).
 background "$SPICECAP" demo --rate 2000 --duration 12 >"$WORK/demo.out" 2>"$WORK/demo.err"
@@ -66,7 +66,7 @@ lost=$(tshark -r "$pcap" -Y tcp.analysis.lost_segment 2>/dev/null | wc -l)
 [ "$lost" -gt 0 ] || fail "no 'previous segment not captured' in the pcap"
 pass "Wireshark marks $lost frames 'previous segment not captured'"
 
-after=$(tshark -r "$pcap" -Y "spice && frame.time_epoch > $continued_at_s" 2>/dev/null | wc -l)
+after=$(tshark -r "$pcap" -Y "($SPICE_MESSAGES) && frame.time_epoch > $continued_at_s" 2>/dev/null | wc -l)
 [ "$after" -gt 1000 ] || fail "only $after SPICE frames from after the SIGCONT"
 bad=$(tshark -r "$pcap" -Y "_ws.malformed || vnc || spice.unknown_message || spice.unknown_bytes" 2>/dev/null | wc -l)
 [ "$bad" -eq 0 ] || fail "$bad frames are malformed or not understood as SPICE"
