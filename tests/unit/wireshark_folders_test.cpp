@@ -116,7 +116,7 @@ TEST_CASE("tshark -G folders: a Wireshark without Lua has no Lua folders and oth
     CHECK(parse_folders_text(fixture("4.6.9-folders-root.txt")).at("MaxMind database path") == "/usr/share/GeoIP");
 }
 
-TEST_CASE("tshark -G plugins: the Lua scripts loaded, lower-case lua script up to 4.4 and Lua script in 4.6") {
+TEST_CASE("tshark -G plugins: the Lua scripts loaded as 4.0 and 4.4 (lua script) and 4.6 (Lua script) list them") {
     for (const char* release : {"4.0.17", "4.4.19", "4.6.9"}) {
         CAPTURE(release);
         const auto scripts = lua_scripts_in_plugins_text(fixture(std::string(release) + "-plugins-user.txt"));
