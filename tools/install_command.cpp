@@ -254,8 +254,8 @@ int uninstall_command(int argc, char** argv) {
         return 1;
     }
     if (options->system) {
-        const bool ok = remove_installed(folders->global_extcap / kExtcapName) &
-                        (!folders->has_lua() || remove_installed(folders->global_lua / kLuaName));
+        bool ok = remove_installed(folders->global_extcap / kExtcapName);
+        if (folders->has_lua()) ok = remove_installed(folders->global_lua / kLuaName) && ok;
         return ok ? 0 : 1;
     }
     bool ok = remove_installed(folders->personal_extcap / kExtcapName);
