@@ -20,7 +20,7 @@ background tshark -i spice -o extcap.spice.loglevel:info -o "extcap.spice.logfil
 tshark_pid=$LAST_PID
 wait_for_file "$pcap" 10
 sleep 1
-extcap_pid=$(pgrep -f "$XDG_CONFIG_HOME/wireshark/extcap/spicecap-extcap") || fail "no spicecap-extcap under tshark"
+extcap_pid=$(pgrep -f "$(personal_extcap_dir)/spicecap-extcap") || fail "no spicecap-extcap under tshark"
 
 # 2000 messages a second (the demo's mix averages 4.4 KB, DRAW_COPYs above 64 KiB included).
 background "$SPICECAP" demo --rate 2000 --duration 12 >"$WORK/demo.out" 2>"$WORK/demo.err"
@@ -77,7 +77,7 @@ not_at_gap=$(cut -f1 "$WORK/drops.txt" | { grep -vxF -f "$WORK/lost.txt" || true
 [ "$not_at_gap" -eq 0 ] || fail "$not_at_gap frames carry a drop count but follow no sequence gap"
 pass "$(wc -l <"$WORK/drops.txt") frames carry drop counts adding up to the $dropped_total records dropped, each at a 'previous segment not captured'"
 
-after=$(tshark -r "$pcap" -Y "spice && frame.time_epoch > $continued_at_s" 2>/dev/null | wc -l)
+after=$(tshark -r "$pcap" -Y "($SPICE_MESSAGES) && frame.time_epoch > $continued_at_s" 2>/dev/null | wc -l)
 [ "$after" -gt 1000 ] || fail "only $after SPICE frames from after the SIGCONT"
 bad=$(tshark -r "$pcap" -Y "_ws.malformed || vnc || spice.unknown_message || spice.unknown_bytes" 2>/dev/null | wc -l)
 [ "$bad" -eq 0 ] || fail "$bad frames are malformed or not understood as SPICE"
