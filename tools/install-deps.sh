@@ -14,10 +14,10 @@ set -euo pipefail
 
 declare -A groups=(
   [build]="cmake g++ make pkg-config libpcap-dev nlohmann-json3-dev libasio-dev doctest-dev"
-  # tshark is the real peer; xxd, procps, iproute2 what the shell tests use; dpkg-dev, file, help2man,
+  # tshark is the real peer; python3, xxd, procps, iproute2 what the shell tests use; dpkg-dev, file, help2man,
   # lintian and systemd the .deb (cpack, manual pages, its test); clang the libFuzzer targets (plus its
   # runtime, below); libbenchmark-dev the producer call cost in tests/bench.
-  [tests]="tshark xxd procps iproute2 dpkg-dev file help2man lintian systemd clang libbenchmark-dev"
+  [tests]="tshark python3 xxd procps iproute2 dpkg-dev file help2man lintian systemd clang libbenchmark-dev"
   # qemu (SPICE server), spice-gtk for Python (client), remote-viewer on Xvfb, tcpdump (what the wire
   # carried), openssl (a throwaway TLS CA), curl (a program that speaks no SPICE, for the tap), imagemagick.
   [peers]="qemu-system-x86 python3-gi gir1.2-spiceclientglib-2.0 virt-viewer xvfb tcpdump openssl curl imagemagick"
