@@ -81,10 +81,13 @@ for p in "${packages[@]}"; do
   deb_files+=("$f")
 done
 dpkg-deb -c "${deb_files[0]}" | awk '{print $6}' >"$WORK/spicecap.contents"
+# Debian's multiarch folder (x86_64-linux-gnu), from dpkg-dev or, where it is not installed, the compiler.
+multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || gcc -print-multiarch)
+[ -n "$multiarch" ] || fail "cannot tell the multiarch folder (neither dpkg-architecture nor gcc -print-multiarch)"
 for f in "$extcap_dir/spicecap-extcap" "$lua_dir/usb_vsock.lua" /usr/bin/spicecapd /usr/bin/spicecap \
          /usr/share/spicecap/usb_vsock.lua /usr/lib/systemd/user/spicecapd.service \
          /usr/share/man/man1/spicecapd.1.gz /usr/share/man/man1/spicecap.1.gz \
-         "/usr/lib/$(dpkg-architecture -qDEB_HOST_MULTIARCH)/spicecap/libspicecap-tap.so"; do
+         "/usr/lib/$multiarch/spicecap/libspicecap-tap.so"; do
   grep -qx ".$f" "$WORK/spicecap.contents" || fail "spicecap_*.deb has no $f"
 done
 pass "${deb_files[*]##*/} ($([ "$made_here" = true ] && echo "made by cpack here" || echo "from $SPICECAP_DEBS")): the extcap is in $extcap_dir, usb_vsock.lua in $lua_dir"
@@ -127,7 +130,7 @@ grep -q '^[0-9]*\. spice (SPICE capture)$' "$WORK/interfaces.txt" || { cat "$WOR
 grep -q '^[0-9]*\. usbvsock (USB vsock capture)$' "$WORK/interfaces.txt" || fail "tshark -D does not list USB vsock capture"
 tshark -G plugins 2>/dev/null | grep "usb_vsock.lua.*$lua_dir/usb_vsock.lua" >/dev/null || fail "tshark does not load $lua_dir/usb_vsock.lua"
 pass "with an empty HOME, tshark -D lists SPICE capture and USB vsock capture; tshark loads the global usb_vsock.lua"
-tap_library="/usr/lib/$(dpkg-architecture -qDEB_HOST_MULTIARCH)/spicecap/libspicecap-tap.so"
+tap_library="/usr/lib/$multiarch/spicecap/libspicecap-tap.so"
 [ "$("$SPICECAP" tap -- sh -c 'printf %s "$LD_PRELOAD"' 2>/dev/null)" = "$tap_library" ] || fail "the installed spicecap tap does not preload $tap_library"
 pass "the installed spicecap tap preloads $tap_library"
 

@@ -40,12 +40,15 @@ blocks() { python3 -c "import json, sys; s = json.load(open(sys.argv[1])); print
   fail "the section header names '$(blocks 's["section"]["application"]')' as the writer"
 [ "$(blocks 's["interfaces"][0]["name"]')" = spice ] || fail "the interface is not named spice"
 [ "$(blocks 's["interfaces"][0]["tsresol"]')" = 9 ] || fail "the interface's timestamps are not in ns"
-capinfos "$file" | grep -q "Capture application: *spicecap" || fail "capinfos does not show spicecap as the writer"
+capinfos "$file" >"$WORK/capinfos.txt" 2>&1 || fail "capinfos cannot read $file: $(cat "$WORK/capinfos.txt")"
+grep -q "Capture application: *spicecap" "$WORK/capinfos.txt" || fail "capinfos does not show spicecap as the writer"
 pass "section header: written by spicecap $(spicecap_version) on $(blocks 's["section"]["os"]'); interface spice in ns"
 
 # Every channel's first frame names its producer: the demo's four channels and send's one.
+# Booleans print as 1/0 (4.0) or True/False (4.2 and later): made 1 and 0 here.
 tshark -r "$file" -T fields -E separator='|' -e frame.number -e tcp.stream -e frame.comment \
-  -e tcp.flags.syn -e tcp.flags.fin -e tcp.len 2>/dev/null >"$WORK/frames.txt"
+  -e tcp.flags.syn -e tcp.flags.fin -e tcp.len 2>/dev/null |
+  awk -F'|' -v OFS='|' '{ for (i = 4; i <= 5; i++) $i = ($i == "1" || $i == "True") ? 1 : 0; print }' >"$WORK/frames.txt"
 for channel in main:0 display:0 inputs:0 cursor:0; do
   first=$(awk -F'|' -v c=" · $channel · " 'index($3, c) { print; exit }' "$WORK/frames.txt")
   [[ "$first" == *"|spicecap-demo pid "*" · session pcapng · $channel · mini headers"* ]] ||
@@ -99,7 +102,8 @@ kept=$(tshark -r "$file" 2>/dev/null | wc -l)
   [ "$(blocks 's["statistics"][0]["dropped"]')" = 0 ] &&
   [ "$(blocks 's["statistics"][0]["end_ns"] > s["statistics"][0]["start_ns"]')" = True ] ||
   fail "statistics $(blocks 's["statistics"]') do not show the filter keeping the $kept frames of the file"
-capinfos "$file" | grep -q "Number of stat entries = 1" || fail "capinfos does not see the statistics block"
+capinfos "$file" >"$WORK/capinfos.txt" 2>&1 || fail "capinfos cannot read $file: $(cat "$WORK/capinfos.txt")"
+grep -q "Number of stat entries = 1" "$WORK/capinfos.txt" || fail "capinfos does not see the statistics block"
 pass "interface statistics at the end: $(blocks 's["statistics"][0]["comment"]')"
 
 # Classic pcap on request: the same frames, none of the above.
