@@ -13,6 +13,7 @@ packages=(
   libbenchmark-dev                     # producer call cost in tests/bench
   dpkg-dev file help2man lintian systemd   # the .deb: cpack (dpkg-shlibdeps, file), manual pages, its test
   wireshark-qt xvfb xdotool x11-utils imagemagick fonts-dejavu-core   # the GUI tests (tests/gui)
+  openssh-client openssh-server util-linux passwd   # remote capture tests: ssh, a test sshd, setpriv, useradd
 )
 
 missing=()
