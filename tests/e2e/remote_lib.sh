@@ -9,8 +9,9 @@
 #     test's own ssh config, whose known_hosts holds the throwaway host key. The user's (root's) ~/.ssh,
 #     agent and /etc/ssh/ssh_config are never read, and host keys are checked as usual (never turned off).
 #
-# Source it instead of lib.sh; needs root (useradd, sshd).
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# Source it instead of lib.sh (or after tests/gui/lib.sh, which sources lib.sh; the GUI test then sets an
+# EXIT trap running gui_cleanup, then remote_cleanup); needs root (useradd, sshd).
+declare -F pass >/dev/null || source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 [ "$(id -u)" -eq 0 ] || fail "the remote capture tests need root (they create a throwaway user and run sshd)"
 for tool in /usr/sbin/sshd /usr/bin/ssh ssh-keygen useradd userdel setpriv; do
