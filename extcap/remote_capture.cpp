@@ -6,12 +6,15 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <memory>
 #include <optional>
+#include <span>
+#include <vector>
 
 #include "base/byte_size_text.hpp"
 #include "control_pipes.hpp"
@@ -30,6 +33,32 @@ constexpr auto kPoliteStop = std::chrono::milliseconds(700);
 constexpr auto kTerminateStop = std::chrono::milliseconds(250);
 // ssh's stderr kept for the failure sentence: ssh's and spicecap's sentences are short.
 constexpr std::size_t kStderrLimit = 16 * 1024;
+
+// A capture stream begins with one of these: pcap (microsecond or nanosecond, either byte order) or a pcapng
+// section header block.
+constexpr std::size_t kMagicSize = 4;
+
+bool begins_capture(const std::vector<std::uint8_t>& start) {
+    static constexpr std::array<std::array<std::uint8_t, kMagicSize>, 5> kMagics{{
+        {0xd4, 0xc3, 0xb2, 0xa1}, {0xa1, 0xb2, 0xc3, 0xd4}, {0x4d, 0x3c, 0xb2, 0xa1}, {0xa1, 0xb2, 0x3c, 0x4d},
+        {0x0a, 0x0d, 0x0d, 0x0a},
+    }};
+    if (start.size() < kMagicSize) return false;
+    for (const auto& magic : kMagics) {
+        if (std::equal(magic.begin(), magic.end(), start.begin())) return true;
+    }
+    return false;
+}
+
+/// The first line of what came instead of a capture, printable, at most 60 characters.
+std::string printable_start(const std::vector<std::uint8_t>& start) {
+    std::string text;
+    for (std::uint8_t c : start) {
+        if (c == '\n' || text.size() >= 60) break;
+        text += (c >= 0x20 && c < 0x7f && c != '\'') ? static_cast<char>(c) : '.';
+    }
+    return text;
+}
 
 class RemoteCapture {
 public:
@@ -74,6 +103,11 @@ private:
     std::array<char, 4096> stderr_buffer_{};
     std::string stderr_text_;
     std::uint64_t bytes_relayed_ = 0;
+    /// The first bytes from ssh, held until they show a capture's magic number.
+    std::vector<std::uint8_t> stream_start_;
+    bool stream_checked_ = false;
+    /// Why the capture failed on this side (the stream was no capture), if it did.
+    std::string failure_;
     /// The capture is being stopped from this side: how ssh ends is then no error.
     bool stopping_ = false;
     /// Wireshark's end of the FIFO is gone: what still comes from ssh is dropped.
@@ -103,6 +137,7 @@ int RemoteCapture::run() {
     outcome.had_output = bytes_relayed_ > 0;
     asio::error_code ignored;
     fifo_.close(ignored);
+    if (!failure_.empty()) return fail(failure_);
     if (!stopping_) return fail(explain_ssh_outcome(options_.remote, outcome));
     log_.message("capture ended: relayed " + byte_size_text(bytes_relayed_) + " from " + options_.remote.destination);
     return 0;
@@ -145,11 +180,31 @@ void RemoteCapture::relay() {
             return;
         }
         bytes_relayed_ += n;
+        std::span<const std::uint8_t> bytes(buffer_.data(), n);
+        if (!stream_checked_) {
+            // The first bytes must begin a capture: anything else is text a shell startup file printed
+            // there, which would reach Wireshark as an unreadable file.
+            stream_start_.insert(stream_start_.end(), bytes.begin(), bytes.end());
+            if (stream_start_.size() < kMagicSize && !fifo_gone_) {
+                relay();
+                return;
+            }
+            stream_checked_ = true;
+            if (!begins_capture(stream_start_)) {
+                failure_ = "the login on " + options_.remote.destination + " printed text before the capture ('" +
+                           printable_start(stream_start_) + "'): a shell startup file there (such as ~/.bashrc) writes "
+                           "to standard output in non-interactive sessions; make it quiet";
+                fifo_gone_ = true;  // nothing of it goes to Wireshark
+                stop("the remote stream is not a capture; stopping");
+            }
+            bytes = stream_start_;
+        }
         if (fifo_gone_) {
             relay();  // keep ssh from blocking while it ends
             return;
         }
-        asio::async_write(fifo_, asio::buffer(buffer_.data(), n), [this](const asio::error_code& write_ec, std::size_t) {
+        asio::async_write(fifo_, asio::buffer(bytes.data(), bytes.size()), [this](const asio::error_code& write_ec, std::size_t) {
+            stream_start_.clear();
             if (write_ec) {
                 fifo_gone_ = true;
                 stop("the capture reader went away (" + write_ec.message() + "); stopping");

@@ -49,7 +49,10 @@ bool is_remote_option(std::string_view call) { return find(call) != nullptr; }
 bool apply_remote_option(RemoteOptions& remote, std::string_view call, const std::string& value) {
     const RemoteOption* option = find(call);
     if (option == nullptr) return false;
-    remote.*(option->field) = value;
+    // A value pasted with a space or newline around it still works.
+    const auto first = value.find_first_not_of(" \t\r\n");
+    const auto last = value.find_last_not_of(" \t\r\n");
+    remote.*(option->field) = first == std::string::npos ? std::string() : value.substr(first, last + 1 - first);
     return true;
 }
 

@@ -46,7 +46,12 @@ Expected<nlohmann::json, std::string> remote_sessions(const ExtcapOptions& optio
     auto result = run_ssh(*argv, kRemoteTimeout);
     if (!result) return Unexpected{"ssh to " + remote.destination + ": " + result.error()};
     if (result->outcome.exit_status != 0) return Unexpected{explain_ssh_outcome(remote, result->outcome)};
-    auto sessions = nlohmann::json::parse(result->output, nullptr, false);
+    // spicecap sessions prints one line; a chatty shell startup file there may have printed lines before it.
+    std::string_view output = result->output;
+    while (!output.empty() && (output.back() == '\n' || output.back() == '\r')) output.remove_suffix(1);
+    const auto line_start = output.rfind('\n');
+    auto sessions = nlohmann::json::parse(line_start == std::string_view::npos ? output : output.substr(line_start + 1),
+                                          nullptr, false);
     if (!sessions.is_array()) {
         return Unexpected{"spicecap sessions on " + remote.destination + " printed something that is not a session list"};
     }

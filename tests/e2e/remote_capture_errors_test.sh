@@ -2,13 +2,16 @@
 # Remote capture failures as Wireshark shows them (tshark prints the extcap's stderr): each names the
 # failing part in one sentence, shown once, the capture ends at once, and nothing is left on the remote host.
 #   host key unknown, host key changed, authentication refused, nothing listening, no spicecap on the
-#   remote PATH, no daemon on the remote socket; and a destination that is not one.
+#   remote PATH, no daemon on the remote socket, a login shell printing before the stream; and a
+#   destination that is not one.
 # The remote host here is one where spicecap is not on the PATH of SSH sessions (remote_lib.sh).
 source "$(dirname "$0")/remote_lib.sh"
 
 setup_remote_host --no-spicecap-on-path
 start_remote_daemon
 install_extcap
+as_remote_user spicecap demo --quiet --session chatty --messages 1 || fail "the remote demo failed"
+REMOTE_OPTIONS=(--remote-host "$REMOTE_DEST" --remote-identity "$CLIENT_KEY")
 
 # capture_fails NAME PATTERN TSHARK-OPTIONS...: `tshark -i spice` with the options ends within 10 s, showing
 # PATTERN (an extended regex) exactly once and no other line of the extcap's; nothing stays on the remote host.
@@ -52,6 +55,21 @@ capture_fails "no spicecap on the remote PATH" "$REMOTE_DEST has no spicecap on 
 capture_fails "no daemon on the remote socket" \
   "on $REMOTE_DEST, spicecap stream says: cannot reach spicecapd at $REMOTE_HOME/nowhere.sock" \
   "${remote[@]}" "${with_spicecap[@]}" -o "extcap.spice.remotesocket:$REMOTE_HOME/nowhere.sock"
+
+# A login shell that prints on standard output (a ~/.bashrc with an echo before its non-interactive return,
+# which bash reads for ssh commands): the stream would reach Wireshark as an unreadable file.
+usermod --shell /bin/bash "$REMOTE_USER"
+{ echo 'echo "Welcome to the lab"'; cat "$REMOTE_HOME/.bashrc"; } >"$WORK/bashrc"
+install -o "$REMOTE_USER" -g "$REMOTE_USER" -m 0644 "$WORK/bashrc" "$REMOTE_HOME/.bashrc"
+capture_fails "chatty login shell" \
+  "the login on $REMOTE_DEST printed text before the capture \('Welcome to the lab'\): a shell startup file" \
+  "${remote[@]}" "${with_spicecap[@]}"
+# The session list still reloads: spicecap sessions' line is the last one.
+list=$("$EXTCAP" --extcap-config --extcap-interface spice --extcap-reload-option session "${REMOTE_OPTIONS[@]}" \
+  --remote-spicecap '~/bin/spicecap')
+grep -q "{display=#[0-9]* spicecap-demo chatty" <<<"$list" || fail "the session list with a chatty login shell: $list"
+pass "chatty login shell: the session list still reloads"
+usermod --shell /bin/sh "$REMOTE_USER"
 
 # A destination that is not one is refused before ssh runs.
 out=$("$EXTCAP" --capture --extcap-interface spice --fifo "$WORK/bad.pcap" --remote-host "$REMOTE_USER@127.0.0.1:ssh" 2>&1 || true)

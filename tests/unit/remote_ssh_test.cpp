@@ -165,7 +165,7 @@ TEST_CASE("the ssh command line has batch mode and the port and identity before 
 
 TEST_CASE("the Remote options are parsed and offered in the dialog of both interfaces and in --help") {
     auto parsed = parse_extcap_options({"--capture", "--extcap-interface", "usbvsock", "--fifo", "/tmp/f",
-                                        "--remote-host", "me@lab", "--remote-identity=/k", "--remote-socket", "/s",
+                                        "--remote-host", " me@lab\n", "--remote-identity=/k", "--remote-socket", "/s",
                                         "--remote-spicecap", "/opt/spicecap"});
     REQUIRE(parsed);
     CHECK(parsed->remote.destination == "me@lab");
