@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <csignal>
 #include <chrono>
 #include <cstring>
 #include <memory>
@@ -115,6 +116,9 @@ private:
 };
 
 int RemoteCapture::run() {
+    // Wireshark closing the FIFO must fail a write (EPIPE), not kill the extcap (ssh gets SIGPIPE back as
+    // default: ssh_process.cpp).
+    std::signal(SIGPIPE, SIG_IGN);
     // The toolbar pipes first, before anything can fail: Wireshark's UI waits for them (design §11).
     if (!options_.control_in.empty() || !options_.control_out.empty()) {
         control_ = std::make_unique<ControlPipes>(options_.control_in, options_.control_out, [this] {

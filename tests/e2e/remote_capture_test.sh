@@ -126,6 +126,22 @@ grep -a -q "$REMOTE_DEST: [0-9.]* [KM]iB received" "$WORK/control.bin" ||
   fail "no status text on control-out: $(tr -c '[:print:]' . <"$WORK/control.bin")"
 pass "toolbar pipes: Log line with the remote command (--live-view), status '$(grep -a -o "$REMOTE_DEST: [0-9.]* [KM]iB received" "$WORK/control.bin" | tail -1)'; EOF on control-in stopped it in $took ms"
 
+# --- The reader closes the FIFO in the middle of the stream (EPIPE): the extcap ends by itself, status 0, and
+# ends the remote side.
+mkfifo "$WORK/short.fifo"
+"$EXTCAP" --capture --extcap-interface spice --fifo "$WORK/short.fifo" --history 600 "${REMOTE_OPTIONS[@]}" \
+  2>"$WORK/short.err" &
+extcap_pid=$!
+BACKGROUND_PIDS+=("$extcap_pid")
+head -c 100000 "$WORK/short.fifo" >/dev/null
+started=$(date +%s%3N)
+wait "$extcap_pid" || fail "the remote capture ended with status $? when its reader went away: $(cat "$WORK/short.err")"
+took=$(($(date +%s%3N) - started))
+[ "$took" -le 1000 ] || fail "the remote capture took $took ms to notice its reader was gone"
+[ ! -s "$WORK/short.err" ] || fail "a reader going away is no error, yet: $(cat "$WORK/short.err")"
+wait_for_no_stray_remote_processes 5
+pass "the reader closed the FIFO mid-stream: the remote capture ended in $took ms, status 0, nothing left behind"
+
 # --- Wireshark's sshdump, custom command (docs/remote.md), run by the test user against the same sshd: its
 # own key and known_hosts in its home, as a person's would be.
 sshdump="$(tshark -G folders 2>/dev/null | awk -F'\t' '/[Ee]xtcap path/ {print $2}' | tr ':' '\n' |
