@@ -8,6 +8,8 @@
 #     session): only the user's daemon and producers;
 #   - with the toolbar's pipes (the GUI): status and Log lines, the stream paced for the live packet list,
 #     nothing on stderr, and EOF on control-in stops it;
+#   - the FIFO's reader leaving mid-stream ends it with status 0; the extcap killed with SIGKILL leaves no
+#     ssh here and nothing there;
 #   - Wireshark's own sshdump in its custom-command mode runs `spicecap stream` as docs/remote.md says, and
 #     its Stop leaves nothing behind either.
 source "$(dirname "$0")/remote_lib.sh"
@@ -141,6 +143,22 @@ took=$(($(date +%s%3N) - started))
 [ ! -s "$WORK/short.err" ] || fail "a reader going away is no error, yet: $(cat "$WORK/short.err")"
 wait_for_no_stray_remote_processes 5
 pass "the reader closed the FIFO mid-stream: the remote capture ended in $took ms, status 0, nothing left behind"
+
+# --- The extcap killed outright (Wireshark's SIGKILL 30 s after a SIGTERM it ignored): ssh sees EOF on its
+# input and ends, and so does the remote side; no orphan on either host.
+"$EXTCAP" --capture --extcap-interface spice --fifo "$WORK/killed.pcap" --history 600 "${REMOTE_OPTIONS[@]}" &
+extcap_pid=$!
+wait_for_spice_messages "$WORK/killed.pcap" "$sent" 20
+ssh_pid=$(pgrep -P "$extcap_pid" -x ssh) || fail "no ssh under the extcap"
+kill -KILL "$extcap_pid"
+wait "$extcap_pid" 2>/dev/null || true
+deadline=$((SECONDS + 5))
+while kill -0 "$ssh_pid" 2>/dev/null; do
+  [ $SECONDS -lt $deadline ] || fail "ssh still runs 5 s after its extcap was killed"
+  sleep 0.05
+done
+wait_for_no_stray_remote_processes 5
+pass "the extcap killed with SIGKILL: its ssh and the remote stream ended by themselves"
 
 # --- Wireshark's sshdump, custom command (docs/remote.md), run by the test user against the same sshd: its
 # own key and known_hosts in its home, as a person's would be.
