@@ -18,9 +18,9 @@ constexpr int kLocalTimeoutMs = 2000;
 constexpr auto kRemoteTimeout = std::chrono::seconds(12);
 
 std::string escape_value(std::string text) {
-    // Extcap values are delimited by braces.
+    // Extcap values are delimited by braces and lines: a label may hold neither (nor other control bytes).
     for (char& c : text) {
-        if (c == '{' || c == '}') c = '_';
+        if (c == '{' || c == '}' || static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '_';
     }
     return text;
 }
@@ -46,38 +46,37 @@ Expected<nlohmann::json, std::string> remote_sessions(const ExtcapOptions& optio
     auto result = run_ssh(*argv, kRemoteTimeout);
     if (!result) return Unexpected{"ssh to " + remote.destination + ": " + result.error()};
     if (result->outcome.exit_status != 0) return Unexpected{explain_ssh_outcome(remote, result->outcome)};
-    // spicecap sessions prints one line; a chatty shell startup file there may have printed lines before it.
-    std::string_view output = result->output;
-    while (!output.empty() && (output.back() == '\n' || output.back() == '\r')) output.remove_suffix(1);
-    const auto line_start = output.rfind('\n');
-    auto sessions = nlohmann::json::parse(line_start == std::string_view::npos ? output : output.substr(line_start + 1),
-                                          nullptr, false);
-    if (!sessions.is_array()) {
+    auto sessions = sessions_from_output(result->output);
+    if (!sessions) {
         return Unexpected{"spicecap sessions on " + remote.destination + " printed something that is not a session list"};
     }
-    return sessions;
+    return *sessions;
 }
 
 }  // namespace
 
 std::string session_values_text(const ExtcapOptions& options, Log& log) {
+    const auto sessions = options.remote.enabled() ? remote_sessions(options) : local_sessions(options);
+    if (!sessions) log.warning(sessions.error());
+    return session_values(sessions ? *sessions : nlohmann::json::array(), options.interface);
+}
+
+std::string session_values(const nlohmann::json& sessions, std::string_view interface) {
     const auto arg = std::to_string(capture::find_capture_option("session")->dialog_number);
     std::string out = "value {arg=" + arg + "}{value=all}{display=All sessions}{default=true}\n";
-    const auto sessions = options.remote.enabled() ? remote_sessions(options) : local_sessions(options);
-    if (!sessions) {
-        log.warning(sessions.error());
-        return out;
-    }
+    if (!sessions.is_array()) return out;
     // Only sessions that carry this interface's kind of traffic: a SPICE capture of a USB vsock session
     // would show nothing.
-    const std::string kind = options.interface == kVsockInterface ? "usbvsock" : "spice";
+    const std::string kind = interface == kVsockInterface ? "usbvsock" : "spice";
     const auto carries_kind = [&kind](const nlohmann::json& session) {
-        for (const auto& channel : session.value("channels", nlohmann::json::array())) {
+        const auto channels = session.find("channels");
+        if (channels == session.end() || !channels->is_array()) return false;
+        for (const auto& channel : *channels) {
             if (channel.is_object() && channel.value("kind", std::string()) == kind) return true;
         }
         return false;
     };
-    for (const auto& session : *sessions) {
+    for (const auto& session : sessions) {
         // A session object of another form (another spicecap version over ssh) is left out, not fatal.
         try {
             if (!session.is_object() || !session.contains("id") || !carries_kind(session)) continue;
@@ -92,6 +91,15 @@ std::string session_values_text(const ExtcapOptions& options, Log& log) {
         }
     }
     return out;
+}
+
+std::optional<nlohmann::json> sessions_from_output(std::string_view output) {
+    while (!output.empty() && (output.back() == '\n' || output.back() == '\r')) output.remove_suffix(1);
+    const auto line_start = output.rfind('\n');
+    auto sessions = nlohmann::json::parse(line_start == std::string_view::npos ? output : output.substr(line_start + 1),
+                                          nullptr, false);
+    if (!sessions.is_array()) return std::nullopt;
+    return sessions;
 }
 
 }  // namespace spicecap::extcap

@@ -23,13 +23,22 @@ std::string trimmed(std::string_view text) {
     return std::string(text.substr(first, last + 1 - first));
 }
 
-/// The lines of `text` that say something, trimmed.
+/// A line quoted in a sentence is at most this long: Wireshark shows only the first 1024 bytes of stderr.
+constexpr std::size_t kQuotedLineLimit = 300;
+
+/// The lines of `text` that say something, trimmed, control characters made spaces, cut to a length that
+/// keeps the sentence whole in Wireshark's dialog (the text comes from another host).
 std::vector<std::string> lines_of(std::string_view text) {
     std::vector<std::string> lines;
     std::size_t start = 0;
     while (start < text.size()) {
         const std::size_t end = std::min(text.find('\n', start), text.size());
-        if (auto line = trimmed(text.substr(start, end - start)); !line.empty()) lines.push_back(std::move(line));
+        std::string line = trimmed(text.substr(start, end - start));
+        for (char& c : line) {
+            if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+        }
+        if (line.size() > kQuotedLineLimit) line = line.substr(0, kQuotedLineLimit) + "...";
+        if (!line.empty()) lines.push_back(std::move(line));
         start = end + 1;
     }
     return lines;
@@ -53,10 +62,7 @@ std::string after(const std::string& line, std::string_view marker) {
 /// The last line of ssh's stderr that says something, for failures without a known form.
 std::string last_line(std::string_view text) {
     const auto lines = lines_of(text);
-    if (lines.empty()) return {};
-    std::string line = lines.back();
-    if (line.size() > 200) line = line.substr(0, 200) + "...";
-    return line;
+    return lines.empty() ? std::string() : lines.back();
 }
 
 /// "ssh -p 2222 user@host": what to type in a terminal to accept a host key.

@@ -10,6 +10,7 @@
 #include "cli/capture_arguments.hpp"
 #include "extcap_discovery.hpp"
 #include "extcap_options.hpp"
+#include "session_list.hpp"
 #include "ssh_command.hpp"
 
 using namespace spicecap;
@@ -228,4 +229,20 @@ TEST_CASE("OpenSSH's failures explained in one sentence naming the part") {
     SshOutcome killed;
     killed.signal = 9;
     CHECK(has(explain_ssh_outcome(remote, killed), "signal 9"));
+}
+
+TEST_CASE("the session list from another host reads its last line and its kind with labels that cannot break lines") {
+    const auto sessions = sessions_from_output(
+        "Welcome to the lab\n"
+        R"([{"id":3,"name":"ryll","label":"vm{1}\nvalue {arg=2}{value=9}","pid":42,"channels":[{"kind":"spice"}]},)"
+        R"({"id":4,"name":"x","label":"usb","channels":[{"kind":"usbvsock"}]},{"id":"five","channels":[{"kind":"spice"}]},)"
+        R"({"id":6,"name":7,"channels":[{"kind":"spice"}]}])"
+        "\n");
+    REQUIRE(sessions);
+    const std::string spice = session_values(*sessions, kSpiceInterface);
+    CHECK(spice == "value {arg=2}{value=all}{display=All sessions}{default=true}\n"
+                   "value {arg=2}{value=3}{display=#3 ryll vm_1__value _arg=2__value=9_ (pid 42)}{default=false}\n");
+    CHECK(has(session_values(*sessions, kVsockInterface), "{value=4}{display=#4 x usb}"));
+    CHECK(!sessions_from_output("not json\n"));
+    CHECK(!sessions_from_output("{\"sessions\":[]}"));
 }
