@@ -57,11 +57,38 @@ free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1
 AS_REMOTE_USER=()
 as_remote_user() { "${AS_REMOTE_USER[@]}" "$@"; }
 
+# What a test killed outright (CTest's timeout: SIGKILL, no EXIT trap) left behind: its sshd with its work
+# folder, and its user (named after the test's pid) with that user's processes. Stale means: the test whose
+# pid is in the user's name no longer runs.
+sweep_stale_remote_hosts() {
+  local pid args work owner name uid
+  for pid in $(pgrep -x sshd || true); do
+    args=$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline") || continue
+    [[ "$args" =~ -f\ (/tmp/spicecap-e2e\.[A-Za-z0-9]+)/sshd/sshd_config ]] || continue
+    work=${BASH_REMATCH[1]}
+    owner=$(awk '$1 == "AllowUsers" {print $2}' "$work/sshd/sshd_config" 2>/dev/null || true)
+    if [ -z "$owner" ] || ! kill -0 "${owner##*-}" 2>/dev/null; then
+      kill "$pid" 2>/dev/null && echo "stopped the sshd of a test that was killed ($work)" >&2
+      rm -rf "$work"
+    fi
+  done
+  for name in $(awk -F: '$1 ~ /^spicecap-e2e-[0-9]+$/ {print $1}' /etc/passwd); do
+    kill -0 "${name##*-}" 2>/dev/null && continue  # its test still runs
+    uid=$(id -u "$name") || continue
+    pkill -KILL -U "$uid" 2>/dev/null || true
+    for _ in $(seq 50); do pgrep -U "$uid" >/dev/null || break; sleep 0.1; done
+    userdel --remove "$name" 2>/dev/null || true
+    rm -rf "/tmp/spicecap-$uid"
+    echo "removed the user of a test that was killed ($name)" >&2
+  done
+}
+
 # Creates the user, the keys and the client's ssh config, copies the binaries, starts sshd.
 # Options: --no-spicecap-on-path (sshd's sessions get a PATH without the user's bin folder).
 setup_remote_host() {
   local spicecap_on_path=1
   [ "${1:-}" = "--no-spicecap-on-path" ] && spicecap_on_path=0
+  sweep_stale_remote_hosts
   useradd --create-home --home-dir "$REMOTE_HOME" --shell /bin/sh --user-group --password '*' "$REMOTE_USER" ||
     fail "useradd $REMOTE_USER failed"
   REMOTE_UID=$(id -u "$REMOTE_USER")
