@@ -81,8 +81,10 @@ std::string session_values(const nlohmann::json& sessions, std::string_view inte
         try {
             if (!session.is_object() || !session.contains("id") || !carries_kind(session)) continue;
             const auto id = session["id"].get<std::uint64_t>();
-            std::string display = "#" + std::to_string(id) + " " + session.value("name", std::string()) + " " +
-                                  session.value("label", std::string());
+            // Appended, not `"#" + std::to_string(id) + ...`: GCC 12 -O3 warns wrongly (-Wrestrict) on that.
+            std::string display = "#";
+            display.append(std::to_string(id)).append(" ").append(session.value("name", std::string()));
+            display.append(" ").append(session.value("label", std::string()));
             if (session.contains("pid")) display += " (pid " + std::to_string(session.value("pid", 0)) + ")";
             out += "value {arg=" + arg + "}{value=" + std::to_string(id) + "}{display=" + escape_value(display) +
                    "}{default=false}\n";

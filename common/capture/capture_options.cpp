@@ -10,38 +10,6 @@
 namespace spicecap::capture {
 namespace {
 
-std::vector<CaptureOption> make_table() {
-    return {
-        {.name = "socket", .value_name = "PATH", .label = "Daemon socket",
-         .help = "spicecapd's socket (default: $SPICECAP_SOCKET, else $XDG_RUNTIME_DIR/spicecap/spicecapd.sock, "
-                 "else /tmp/spicecap-$UID/spicecapd.sock)",
-         .group = "Daemon", .dialog_number = 0, .kind = ValueKind::path},
-        {.name = "channels", .value_name = "LIST", .label = "Channels",
-         .help = "SPICE channels to capture, comma separated (main,display,inputs,...); default all",
-         .group = "SPICE", .only = StreamKind::spice, .dialog_number = 1, .kind = ValueKind::channel_list},
-        {.name = "session", .value_name = "ID|all", .label = "Session",
-         .help = "capture one producer session (its id, see spicecap status), or all", .group = "Daemon",
-         .dialog_number = 2, .kind = ValueKind::session},
-        {.name = "history", .value_name = "SECONDS", .label = "History (seconds)",
-         .help = "replay this many seconds of recent traffic before going live", .group = "Daemon",
-         .dialog_number = 3, .kind = ValueKind::number, .min = 0, .max = 86400},
-        {.name = "server-port", .value_name = "PORT", .label = "Server TCP port",
-         .help = "TCP port of the synthesized SPICE server (5900 would decode as VNC)", .group = "SPICE",
-         .only = StreamKind::spice, .dialog_number = 4, .kind = ValueKind::number, .min = 1, .max = 65535},
-        {.name = "handshake", .label = "Synthetic TCP handshake",
-         .help = "frame each channel with SYN and FIN exchanges so Wireshark sees whole conversations",
-         .group = "SPICE", .only = StreamKind::spice, .dialog_number = 5, .kind = ValueKind::flag},
-        {.name = "link-type", .value_name = "DLT", .label = "Link type",
-         .help = "user link type the USB vsock Lua dissector is registered on, 147..162 (USER0..USER15)",
-         .group = "USB vsock", .only = StreamKind::usb_vsock, .dialog_number = 6, .kind = ValueKind::link_type,
-         .min = vsock::linktype_user0, .max = vsock::linktype_user15},
-        // The extcap takes the filter as Wireshark's --extcap-capture-filter, not from the dialog.
-        {.name = "filter", .value_name = "BPF", .label = "Capture filter",
-         .help = "BPF capture filter on the frames spicecap writes, e.g. 'tcp port 10002'", .group = "",
-         .kind = ValueKind::text},
-    };
-}
-
 /// The dialog's per-channel checkboxes are numbered from here (20 + channel type), after every other option.
 constexpr int kChannelCheckboxNumbers = 19;
 
@@ -84,6 +52,123 @@ Expected<bool, std::string> flag_value(const CaptureOption& option, std::string_
     return Unexpected{dashed(option.name) + " is on or off (true or false), not '" + std::string(text) + "'"};
 }
 
+// Readers and writers of the kinds of values, for the table below.
+
+Expected<Ok, std::string> read_text(std::string_view text, std::string& field) {
+    field = std::string(text);
+    return Ok{};
+}
+
+template <typename Field>
+Expected<Ok, std::string> read_number(const CaptureOption& self, std::string_view text, Field& field) {
+    auto number = whole_number(self, text);
+    if (!number) return Unexpected{number.error()};
+    field = static_cast<Field>(*number);
+    return Ok{};
+}
+
+Expected<Ok, std::string> read_flag(const CaptureOption& self, std::string_view text, bool& field) {
+    auto on = flag_value(self, text);
+    if (!on) return Unexpected{on.error()};
+    field = *on;
+    return Ok{};
+}
+
+Expected<Ok, std::string> read_channels(std::string_view text, std::vector<std::uint8_t>& field) {
+    auto channels = channel_list(text);
+    if (!channels) return Unexpected{channels.error()};
+    field = std::move(*channels);
+    return Ok{};
+}
+
+Expected<Ok, std::string> read_session(const CaptureOption& self, std::string_view text,
+                                       std::optional<std::uint32_t>& field) {
+    if (text.empty() || text == "all") {
+        field.reset();
+        return Ok{};
+    }
+    const CaptureOption id_range{.name = self.name, .min = 1, .max = 0xffffffffLL};
+    auto id = whole_number(id_range, text);
+    if (!id) return Unexpected{id.error() + " (or 'all')"};
+    field = static_cast<std::uint32_t>(*id);
+    return Ok{};
+}
+
+Expected<Ok, std::string> read_format(std::string_view text, OutputFormat& field) {
+    if (text == output_format_name(OutputFormat::pcapng)) {
+        field = OutputFormat::pcapng;
+    } else if (text == output_format_name(OutputFormat::pcap)) {
+        field = OutputFormat::pcap;
+    } else {
+        return Unexpected{"--format is pcapng or pcap, not '" + std::string(text) + "'"};
+    }
+    return Ok{};
+}
+
+std::string show_channels(const std::vector<std::uint8_t>& channels) {
+    std::string list;
+    for (auto type : channels) list += (list.empty() ? "" : ",") + std::string(*spice_channel_name(type));
+    return list;
+}
+
+// Every capture option, each with everything said about it in one place.
+std::vector<CaptureOption> make_table() {
+    using O = CaptureOptions;
+    using C = CaptureOption;
+    using T = std::string_view;
+    return {
+        {.name = "socket", .value_name = "PATH", .label = "Daemon socket",
+         .help = "spicecapd's socket (default: $SPICECAP_SOCKET, else $XDG_RUNTIME_DIR/spicecap/spicecapd.sock, "
+                 "else /tmp/spicecap-$UID/spicecapd.sock)",
+         .group = "Daemon", .dialog_number = 0, .kind = ValueKind::path,
+         .read = [](O& o, const C&, T t) { return read_text(t, o.socket); },
+         .show = [](const O& o) { return o.socket; }},
+        {.name = "channels", .value_name = "LIST", .label = "Channels",
+         .help = "SPICE channels to capture, comma separated (main,display,inputs,...); default all",
+         .group = "SPICE", .only = StreamKind::spice, .dialog_number = 1, .kind = ValueKind::channel_list,
+         .read = [](O& o, const C&, T t) { return read_channels(t, o.channels); },
+         .show = [](const O& o) { return show_channels(o.channels); }},
+        {.name = "session", .value_name = "ID|all", .label = "Session",
+         .help = "capture one producer session (its id, see spicecap status), or all", .group = "Daemon",
+         .dialog_number = 2, .kind = ValueKind::session,
+         .read = [](O& o, const C& c, T t) { return read_session(c, t, o.session); },
+         .show = [](const O& o) { return o.session ? std::to_string(*o.session) : std::string("all"); }},
+        {.name = "history", .value_name = "SECONDS", .label = "History (seconds)",
+         .help = "replay this many seconds of recent traffic before going live", .group = "Daemon",
+         .dialog_number = 3, .kind = ValueKind::number, .min = 0, .max = 86400,
+         .read = [](O& o, const C& c, T t) { return read_number(c, t, o.history_seconds); },
+         .show = [](const O& o) { return std::to_string(o.history_seconds); }},
+        {.name = "server-port", .value_name = "PORT", .label = "Server TCP port",
+         .help = "TCP port of the synthesized SPICE server (5900 would decode as VNC)", .group = "SPICE",
+         .only = StreamKind::spice, .dialog_number = 4, .kind = ValueKind::number, .min = 1, .max = 65535,
+         .read = [](O& o, const C& c, T t) { return read_number(c, t, o.server_port); },
+         .show = [](const O& o) { return std::to_string(o.server_port); }},
+        {.name = "handshake", .label = "Synthetic TCP handshake",
+         .help = "frame each channel with SYN and FIN exchanges so Wireshark sees whole conversations",
+         .group = "SPICE", .only = StreamKind::spice, .dialog_number = 5, .kind = ValueKind::flag,
+         .read = [](O& o, const C& c, T t) { return read_flag(c, t, o.handshake); },
+         .show = [](const O& o) { return std::string(o.handshake ? "true" : "false"); }},
+        {.name = "link-type", .value_name = "DLT", .label = "Link type",
+         .help = "user link type the USB vsock Lua dissector is registered on, 147..162 (USER0..USER15)",
+         .group = "USB vsock", .only = StreamKind::usb_vsock, .dialog_number = 6, .kind = ValueKind::link_type,
+         .min = vsock::linktype_user0, .max = vsock::linktype_user15,
+         .read = [](O& o, const C& c, T t) { return read_number(c, t, o.link_type); },
+         .show = [](const O& o) { return std::to_string(o.link_type); }},
+        {.name = "format", .value_name = "pcapng|pcap", .label = "Output format",
+         .help = "pcapng names each channel's producer and stream, marks the frames spicecap made up and counts "
+                 "drops inside the capture; pcap is the classic format without any of that",
+         .group = "Output", .dialog_number = 9, .kind = ValueKind::format,
+         .read = [](O& o, const C&, T t) { return read_format(t, o.format); },
+         .show = [](const O& o) { return std::string(output_format_name(o.format)); }},
+        // The extcap takes the filter as Wireshark's --extcap-capture-filter, not from the dialog.
+        {.name = "filter", .value_name = "BPF", .label = "Capture filter",
+         .help = "BPF capture filter on the frames spicecap writes, e.g. 'tcp port 10002'", .group = "",
+         .kind = ValueKind::text,
+         .read = [](O& o, const C&, T t) { return read_text(t, o.filter); },
+         .show = [](const O& o) { return o.filter; }},
+    };
+}
+
 // The extcap dialog's syntax puts values between braces.
 std::string dialog_text(std::string text) {
     std::replace(text.begin(), text.end(), '{', '(');
@@ -92,6 +177,10 @@ std::string dialog_text(std::string text) {
 }
 
 }  // namespace
+
+std::string_view output_format_name(OutputFormat format) noexcept {
+    return format == OutputFormat::pcap ? "pcap" : "pcapng";
+}
 
 std::filesystem::path CaptureOptions::socket_path() const {
     return spicecap::socket_path(socket.empty() ? std::nullopt : std::optional<std::string_view>(socket));
@@ -122,60 +211,13 @@ bool applies_to(const CaptureOption& option, StreamKind kind) noexcept { return 
 
 Expected<Ok, std::string> apply_capture_option(CaptureOptions& options, const CaptureOption& option,
                                                std::string_view value) {
-    const std::string_view name = option.name;
-    if (option.kind == ValueKind::flag) {
-        auto on = flag_value(option, value);
-        if (!on) return Unexpected{on.error()};
-        if (name == "handshake") options.handshake = *on;
-        return Ok{};
-    }
-    if (option.kind == ValueKind::number || option.kind == ValueKind::link_type) {
-        auto number = whole_number(option, value);
-        if (!number) {
-            return Unexpected{number.error() + (option.kind == ValueKind::link_type ? " (LINKTYPE_USER0..USER15)" : "")};
-        }
-        if (name == "history") options.history_seconds = static_cast<std::uint32_t>(*number);
-        if (name == "server-port") options.server_port = static_cast<std::uint16_t>(*number);
-        if (name == "link-type") options.link_type = static_cast<int>(*number);
-        return Ok{};
-    }
-    if (option.kind == ValueKind::channel_list) {
-        auto channels = channel_list(value);
-        if (!channels) return Unexpected{channels.error()};
-        options.channels = std::move(*channels);
-        return Ok{};
-    }
-    if (option.kind == ValueKind::session) {
-        if (value.empty() || value == "all") {
-            options.session.reset();
-            return Ok{};
-        }
-        const CaptureOption id_range{.name = option.name, .min = 1, .max = 0xffffffffLL};
-        auto id = whole_number(id_range, value);
-        if (!id) return Unexpected{id.error() + " (or 'all')"};
-        options.session = static_cast<std::uint32_t>(*id);
-        return Ok{};
-    }
-    if (name == "socket") options.socket = std::string(value);
-    if (name == "filter") options.filter = std::string(value);
-    return Ok{};
+    auto read = option.read(options, option, value);
+    if (!read && option.kind == ValueKind::link_type) return Unexpected{read.error() + " (LINKTYPE_USER0..USER15)"};
+    return read;
 }
 
 std::string capture_option_value(const CaptureOptions& options, const CaptureOption& option) {
-    const std::string_view name = option.name;
-    if (name == "socket") return options.socket;
-    if (name == "channels") {
-        std::string list;
-        for (auto type : options.channels) list += (list.empty() ? "" : ",") + std::string(*spice_channel_name(type));
-        return list;
-    }
-    if (name == "session") return options.session ? std::to_string(*options.session) : "all";
-    if (name == "history") return std::to_string(options.history_seconds);
-    if (name == "server-port") return std::to_string(options.server_port);
-    if (name == "handshake") return options.handshake ? "true" : "false";
-    if (name == "link-type") return std::to_string(options.link_type);
-    if (name == "filter") return options.filter;
-    return "";
+    return option.show(options);
 }
 
 std::vector<std::string> capture_arguments(const CaptureOptions& options) {
@@ -260,6 +302,10 @@ std::string capture_options_extcap_config(StreamKind kind) {
                 help += kind == StreamKind::spice ? " (Reload lists the daemon's SPICE sessions)"
                                                   : " (Reload lists the daemon's USB vsock sessions)";
                 values += "value {arg=" + number + "}{value=all}{display=All sessions}{default=true}\n";
+                break;
+            case ValueKind::format:
+                // A validated text field rather than a selector: Wireshark 4.0 restores no selector default.
+                arg += "{type=string}{default=" + capture_option_value(defaults, option) + "}{validation=^(pcapng|pcap)$}";
                 break;
             case ValueKind::link_type:
                 arg += "{type=selector}{default=" + capture_option_value(defaults, option) + "}";

@@ -18,6 +18,18 @@
 
 namespace spicecap::capture {
 
+/// How a capture is written.
+enum class OutputFormat {
+    /// pcapng: the producer and stream of each channel, synthesized frames marked, drop counts and
+    /// statistics inside the capture (docs/formats.md "pcapng").
+    pcapng,
+    /// Classic pcap: frames and timestamps only.
+    pcap,
+};
+
+/// "pcapng" or "pcap".
+std::string_view output_format_name(OutputFormat format) noexcept;
+
 /// What a capture takes. The defaults here are the defaults everywhere.
 struct CaptureOptions {
     /// Which interface: SPICE (synthesized Ethernet/IPv4/TCP) or USB vsock (user link type).
@@ -38,6 +50,8 @@ struct CaptureOptions {
     int link_type = vsock::default_linktype;
     /// --filter (the extcap: --extcap-capture-filter): BPF on the frames; empty = everything.
     std::string filter;
+    /// --format: pcapng or classic pcap.
+    OutputFormat format = OutputFormat::pcapng;
 
     /// The daemon socket this capture uses.
     std::filesystem::path socket_path() const;
@@ -54,6 +68,7 @@ enum class ValueKind {
     channel_list,  ///< SPICE channel names, comma separated
     session,       ///< a session id, or "all"
     link_type,     ///< 147..162, offered as USER0..USER15
+    format,        ///< an OutputFormat by name
 };
 
 /// One capture option: everything the command lines, --help and the extcap dialog say about it.
@@ -78,6 +93,10 @@ struct CaptureOption {
     /// Bounds of a number.
     long long min = 0;
     long long max = 0;
+    /// Reads a value (already free of its "--name=") into the options; the error is one sentence.
+    Expected<Ok, std::string> (*read)(CaptureOptions& options, const CaptureOption& self, std::string_view text) = nullptr;
+    /// The option's value in `options`, as read() takes it back.
+    std::string (*show)(const CaptureOptions& options) = nullptr;
 };
 
 /// Every capture option, in the order --help and the dialog show them.

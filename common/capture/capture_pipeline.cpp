@@ -30,10 +30,13 @@ CapturePipeline::CapturePipeline(asio::io_context& io, const CaptureOptions& opt
       output_(output),
       filter_(std::move(filter)),
       spice_(SpiceFrameOptions{.server_port = options.server_port, .handshake = options.handshake}),
+      vsock_(options.format == OutputFormat::pcapng ? vsock::max_pcapng_record_size : vsock::max_record_size),
       sink_([this](const FrameMeta& meta, std::span<const std::uint8_t> frame) { emit(meta, frame); }),
       write_([this](const FrameStream& stream, const FrameMeta& meta, std::span<const std::uint8_t> frame) {
           write(stream, meta, frame);
-      }) {}
+      }) {
+    if (options.format == OutputFormat::pcapng) annotations_.emplace(SessionDirectory(options.socket_path()));
+}
 
 CapturePipeline::~CapturePipeline() = default;
 
@@ -85,6 +88,7 @@ void CapturePipeline::on_record(const Record& record) {
 
 void CapturePipeline::on_drop(const DropNotice& notice) {
     counts_.dropped_records += notice.records;
+    if (annotations_) annotations_->dropped(notice);
     if (notice.where.kind == StreamKind::spice) {
         spice_.drop(notice);
     } else {
@@ -94,12 +98,20 @@ void CapturePipeline::on_drop(const DropNotice& notice) {
 }
 
 void CapturePipeline::on_event(const Event& event) {
+    if (const auto* opened = std::get_if<ChannelOpened>(&event.what)) {
+        if (annotations_) annotations_->opened(event.session, *opened);
+        return;
+    }
     const auto* closed = std::get_if<ChannelClosed>(&event.what);
-    if (closed == nullptr || closed->kind != StreamKind::spice || options_.kind != StreamKind::spice) return;
-    current_ = FrameStream{StreamKind::spice, event.session, closed->channel_type, closed->channel_id};
-    // The daemon stamps every event it forwards; a stamp of 0 would put the FIN in 1970.
-    const std::uint64_t when = event.timestamp_ns != 0 ? event.timestamp_ns : wall_clock_ns();
-    spice_.channel_closed({event.session, closed->channel_type, closed->channel_id}, when, sink_);
+    if (closed == nullptr) return;
+    if (closed->kind == StreamKind::spice && options_.kind == StreamKind::spice) {
+        current_ = FrameStream{StreamKind::spice, event.session, closed->channel_type, closed->channel_id};
+        // The daemon stamps every event it forwards; a stamp of 0 would put the FIN in 1970.
+        const std::uint64_t when = event.timestamp_ns != 0 ? event.timestamp_ns : wall_clock_ns();
+        spice_.channel_closed({event.session, closed->channel_type, closed->channel_id}, when, sink_);
+    }
+    // After its FIN: the channel's next connection is announced afresh.
+    if (annotations_) annotations_->closed(event.session, *closed);
 }
 
 void CapturePipeline::on_idle() {
@@ -122,10 +134,11 @@ void CapturePipeline::emit(const FrameMeta& meta, std::span<const std::uint8_t> 
         if (!pacer_ || meta.link_stage != LinkStageRole::end) return;
         frame = {};
     }
+    const FrameMeta annotated = annotations_ && !frame.empty() ? annotations_->annotate(current_, meta) : meta;
     if (pacer_) {
-        pacer_->submit(current_, meta, frame, LiveViewPacer::Clock::now(), write_);
+        pacer_->submit(current_, annotated, frame, LiveViewPacer::Clock::now(), write_);
     } else {
-        write(current_, meta, frame);
+        write(current_, annotated, frame);
     }
 }
 

@@ -22,6 +22,7 @@
 
 #include "base/expected.hpp"
 #include "capture/capture_options.hpp"
+#include "capture/frame_annotations.hpp"
 #include "capture/frame_output.hpp"
 #include "capture/live_view_pacer.hpp"
 #include "client/subscription.hpp"
@@ -113,6 +114,8 @@ private:
     FrameSink sink_;
     LiveViewPacer::Out write_;
     FrameStream current_;
+    /// Comments and drop counts, for a pcapng capture.
+    std::optional<FrameAnnotations> annotations_;
     std::optional<LiveViewPacer> pacer_;
     std::optional<asio::steady_timer> pacer_timer_;
     std::optional<LiveViewPacer::Clock::time_point> pacer_armed_for_;

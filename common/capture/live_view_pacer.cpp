@@ -12,13 +12,19 @@ std::uint64_t LiveViewPacer::key(const FrameStream& stream) noexcept {
 void LiveViewPacer::hold(std::deque<HeldFrame>& where, const FrameStream& stream, const FrameMeta& meta,
                          std::span<const std::uint8_t> frame) {
     if (frame.empty()) return;  // a link stage that ended with nothing on the wire
-    where.push_back(HeldFrame{stream, meta, std::vector<std::uint8_t>(frame.begin(), frame.end())});
+    where.push_back(HeldFrame{stream, meta, std::string(meta.comment), std::vector<std::uint8_t>(frame.begin(), frame.end())});
     held_bytes_ += frame.size();
+}
+
+void LiveViewPacer::HeldFrame::write(const Out& out) const {
+    FrameMeta written = meta;
+    written.comment = comment;
+    out(stream, written, bytes);
 }
 
 void LiveViewPacer::write_held(const Out& out) {
     for (auto* queue : {&before_, &results_, &after_}) {
-        for (const auto& f : *queue) out(f.stream, f.meta, f.bytes);
+        for (const auto& f : *queue) f.write(out);
         queue->clear();
     }
     result_streams_.clear();
@@ -80,7 +86,7 @@ void LiveViewPacer::write_piece(Clock::time_point now, const Out& out) {
     // Results last, then nothing until Wireshark has read (and drawn) the piece by itself; the frames that
     // must follow the results are the start of what is held next.
     for (auto* queue : {&before_, &results_}) {
-        for (const auto& f : *queue) out(f.stream, f.meta, f.bytes);
+        for (const auto& f : *queue) f.write(out);
         queue->clear();
     }
     before_.swap(after_);

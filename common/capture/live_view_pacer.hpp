@@ -29,6 +29,7 @@
 #include <functional>
 #include <optional>
 #include <set>
+#include <string>
 #include <span>
 #include <vector>
 
@@ -77,7 +78,11 @@ private:
     struct HeldFrame {
         FrameStream stream;
         FrameMeta meta;
+        /// The text meta.comment points to while the frame is held.
+        std::string comment;
         std::vector<std::uint8_t> bytes;
+
+        void write(const Out& out) const;
     };
     /// A stream as one number, for the sets below.
     static std::uint64_t key(const FrameStream& stream) noexcept;

@@ -1,6 +1,7 @@
 // The frames of one capture as one stream on a file descriptor: Wireshark's FIFO (the extcap) or standard
-// output (`spicecap stream`). The file header is written at once, so a reader sees a valid stream before
-// the first frame; a reader that goes away makes write and flush fail with a sentence, never a SIGPIPE.
+// output (`spicecap stream`), in the capture's format. The header is written at once, so a reader sees a
+// valid stream before the first frame; a reader that goes away makes write and flush fail with a sentence,
+// never a SIGPIPE.
 #pragma once
 
 #include <memory>
@@ -8,13 +9,16 @@
 #include <string>
 
 #include "base/expected.hpp"
+#include "capture/capture_file.hpp"
 #include "capture/capture_options.hpp"
 #include "capture/frame_output.hpp"
-#include "pcap/pcap_writer.hpp"
 
 namespace spicecap::capture {
 
 struct CaptureCounts;
+
+/// The interface statistics of a whole capture, from its counts.
+FileStatistics capture_statistics(const CaptureOptions& options, const CaptureCounts& counts);
 
 class StreamOutput final : public FrameOutput {
 public:
@@ -24,13 +28,14 @@ public:
     Expected<Ok, std::string> write(const FrameStream& stream, const FrameMeta& meta,
                                     std::span<const std::uint8_t> frame) override;
     Expected<Ok, std::string> flush() override;
-    /// Ends the stream (with what the capture counted, where the format has room for it) and closes it.
+    /// Ends the stream (pcapng: with the capture's statistics) and closes it.
     Expected<Ok, std::string> close(const CaptureCounts& counts);
 
 private:
-    explicit StreamOutput(PcapWriter writer);
+    StreamOutput(CaptureFile file, const CaptureOptions& options) : file_(std::move(file)), options_(options) {}
 
-    PcapWriter writer_;
+    CaptureFile file_;
+    CaptureOptions options_;
 };
 
 }  // namespace spicecap::capture

@@ -5,6 +5,9 @@
 #include <cstdint>
 #include <functional>
 #include <span>
+#include <string_view>
+
+#include "base/direction.hpp"
 
 namespace spicecap {
 
@@ -20,15 +23,36 @@ enum class LinkStageRole : std::uint8_t {
     end,
 };
 
-/// What an encoder knows about a frame besides its bytes.
+/// Where a frame's bytes come from: a record, or spicecap, which made the frame up.
+enum class FrameOrigin : std::uint8_t {
+    /// A record's bytes, as the producer sent or received them.
+    record,
+    /// A synthesized TCP handshake (SYN, SYN/ACK, ACK) opening a channel's connection.
+    tcp_handshake,
+    /// A synthesized FIN exchange closing it.
+    tcp_close,
+    /// A link stage spicecap synthesized because the producer never reported one.
+    link_stage,
+};
+
+/// What is known about a frame besides its bytes. The encoders fill in when, where from and its link-stage
+/// role; the capture pipeline adds the drop count and the comment before the frame reaches an output.
 struct FrameMeta {
     /// When, in ns since the Unix epoch: the record's timestamp (or the event's, for a FIN).
     std::uint64_t timestamp_ns = 0;
-    /// spicecap made this frame up: a TCP handshake or FIN, or a link stage it synthesized because the
-    /// producer never reported one. Such a frame carries no byte a producer sent or received.
-    bool synthesized = false;
+    /// Whether spicecap made it up, and how.
+    FrameOrigin origin = FrameOrigin::record;
     /// Its place in its SPICE channel's link stage.
     LinkStageRole link_stage = LinkStageRole::none;
+    /// Which way it went (the TCP direction of a synthesized frame; the transfer's for USB vsock).
+    Direction direction = Direction::client_to_server;
+    /// Records of its stream and direction that spicecapd dropped right before it (pcapng epb_dropcount).
+    std::uint64_t drops_before = 0;
+    /// What a reader should know about it (pcapng opt_comment); empty for nothing. Valid during the call.
+    std::string_view comment{};
+
+    /// True for a frame spicecap made up rather than a record's bytes.
+    bool synthesized() const noexcept { return origin != FrameOrigin::record; }
 };
 
 /// Receives each link-layer frame. The span is only valid during the call.

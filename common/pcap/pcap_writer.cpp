@@ -1,6 +1,8 @@
 // pcap output through libpcap's dumper, with errors instead of SIGPIPE deaths.
 #include "pcap/pcap_writer.hpp"
 
+#include "pcap/pipe_safety.hpp"
+
 #include <pcap/pcap.h>
 
 #include <cerrno>
@@ -17,18 +19,6 @@ namespace {
 // A bigger stdio buffer than the default 4 KiB: at millions of small records a second, every write(2)
 // saved counts. Callers flush when the input goes idle, so latency stays low at low rates.
 constexpr std::size_t kStreamBufferBytes = 256 * 1024;
-
-void ignore_sigpipe() {
-    struct sigaction current {};
-    if (sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL) {
-        std::signal(SIGPIPE, SIG_IGN);
-    }
-}
-
-std::string errno_text(int err) {
-    if (err == EPIPE) return "the reader closed the pipe (EPIPE)";
-    return std::strerror(err);
-}
 
 }  // namespace
 
@@ -95,7 +85,7 @@ Expected<Ok, std::string> PcapWriter::check_stream(const char* what) {
     if (!failure_.empty()) return Unexpected{failure_};
     FILE* stream = pcap_dump_file(dumper_);
     if (std::ferror(stream)) {
-        failure_ = std::string("pcap ") + what + " failed: " + errno_text(errno);
+        failure_ = std::string("pcap ") + what + " failed: " + output_error_text(errno);
         return Unexpected{failure_};
     }
     return Ok{};
@@ -121,7 +111,7 @@ Expected<Ok, std::string> PcapWriter::flush() {
     if (!failure_.empty()) return Unexpected{failure_};
     errno = 0;
     if (pcap_dump_flush(dumper_) != 0) {
-        failure_ = "pcap flush failed: " + errno_text(errno);
+        failure_ = "pcap flush failed: " + output_error_text(errno);
         return Unexpected{failure_};
     }
     return check_stream("flush");

@@ -39,7 +39,7 @@ void SpiceFrameEncoder::encode(const Record& record, const FrameSink& sink) {
             const HeaderMode mode = (h.flags & kRecordFlagFullHeader) ? HeaderMode::full : HeaderMode::mini;
             for (const auto& m : synthetic_link_stage(static_cast<ChannelType>(h.channel_type), h.channel_id, mode,
                                                       h.session)) {
-                message(s, m.direction, m.bytes, FrameMeta{.timestamp_ns = h.timestamp_ns, .synthesized = true}, sink);
+                message(s, m.direction, m.bytes, FrameMeta{.timestamp_ns = h.timestamp_ns, .origin = FrameOrigin::link_stage}, sink);
             }
             ++stats_.synthesized_link_stages;
         }

@@ -116,7 +116,7 @@ void TcpStreamSynthesizer::open(const FrameMeta& message_meta, const FrameSink& 
     open_ = true;
     if (!options_.handshake) return;
     FrameMeta meta = message_meta;
-    meta.synthesized = true;
+    meta.origin = FrameOrigin::tcp_handshake;
     const std::uint32_t shift = generation_ * kGenerationStride;
     client_.next_seq = kClientInitialSequence + shift;
     server_.next_seq = kServerInitialSequence + shift;
@@ -150,7 +150,7 @@ bool TcpStreamSynthesizer::close(const FrameMeta& close_meta, const FrameSink& s
     if (!open_) return false;
     if (options_.handshake) {
         FrameMeta meta = close_meta;
-        meta.synthesized = true;
+        meta.origin = FrameOrigin::tcp_close;
         emit(Direction::client_to_server, kTcpFin | kTcpAck, {}, meta, sink);
         client_.next_seq += 1;
         emit(Direction::server_to_client, kTcpFin | kTcpAck, {}, meta, sink);
@@ -226,7 +226,9 @@ void TcpStreamSynthesizer::emit(Direction direction, std::uint8_t tcp_flags,
     sum = internet_checksum_add(sum, {tcp, 20 + payload.size()});
     big_endian::store<std::uint16_t>(tcp + 16, internet_checksum_fold(sum));
 
-    sink(meta, std::span<const std::uint8_t>(f, frame_size));
+    FrameMeta sent = meta;
+    sent.direction = direction;
+    sink(sent, std::span<const std::uint8_t>(f, frame_size));
 }
 
 }  // namespace spicecap

@@ -116,8 +116,8 @@ void VsockFrameEncoder::encode(const Record& record, const FrameSink& sink) {
     meta.direction = h.direction;
     meta.link = sessions_.number(h.session) * 256u + h.channel_id;
     meta.drops_before = drops_pending_.erase({h.session, h.channel_id, h.direction}) > 0;
-    for (const auto& part : split_transfer(meta, record.payload)) {
-        sink(FrameMeta{.timestamp_ns = h.timestamp_ns}, build_pcap_record(part));
+    for (const auto& part : split_transfer(meta, record.payload, record_limit_)) {
+        sink(FrameMeta{.timestamp_ns = h.timestamp_ns, .direction = h.direction}, build_pcap_record(part));
     }
     ++stats_.records;
     stats_.bytes += record.payload.size();

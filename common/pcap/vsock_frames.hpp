@@ -40,6 +40,10 @@ constexpr bool is_user_linktype(int linktype) { return linktype >= linktype_user
 
 /// Largest pcap record (pseudo-header included) Wireshark 4.0 accepts on a USER link type.
 inline constexpr std::size_t max_record_size = 262144;
+/// The same for pcapng: dumpcap 4.0 refuses a whole pcapng *block* above 262144 bytes ("Frame N too long")
+/// from a pipe, and an Enhanced Packet Block adds 32 bytes and its options (a comment, a drop count) to
+/// the record. 1 KiB is left for them.
+inline constexpr std::size_t max_pcapng_record_size = max_record_size - 1024;
 
 /// "host→device" or "device→host".
 std::string_view direction_name(Direction direction);
@@ -156,6 +160,9 @@ struct VsockFrameStats {
 /// the first transfer of a link and direction after a drop carries pcap_record_flags::drops_before.
 class VsockFrameEncoder {
 public:
+    /// `record_limit`: the largest pcap record to make (pseudo-header included); see max_pcapng_record_size.
+    explicit VsockFrameEncoder(std::size_t record_limit = max_record_size) : record_limit_(record_limit) {}
+
     /// Emits the pcap records of one USB vsock record (ignored if it is not one).
     void encode(const Record& record, const FrameSink& sink);
     /// Remembers that the next transfer of the notice's link and direction follows a loss.
@@ -164,6 +171,7 @@ public:
     const VsockFrameStats& stats() const noexcept { return stats_; }
 
 private:
+    std::size_t record_limit_;
     SessionNumbering sessions_;
     /// (session, link, direction) whose next transfer carries drops_before.
     std::set<std::tuple<std::uint32_t, std::uint8_t, Direction>> drops_pending_;

@@ -121,8 +121,10 @@ DeliveryResult finish_run(Producer& producer, const DaemonUnderTest& daemon, Ext
 
 }  // namespace
 
-DeliveryResult run_e2e_throughput(const BenchContext& context, const DaemonUnderTest& daemon, std::size_t message_bytes) {
-    ExtcapCapture capture(context.programs, daemon, context.dir, "e2e-" + std::to_string(message_bytes), false);
+DeliveryResult run_e2e_throughput(const BenchContext& context, const DaemonUnderTest& daemon, std::size_t message_bytes,
+                                  const std::string& format) {
+    ExtcapCapture capture(context.programs, daemon, context.dir, "e2e-" + format + "-" + std::to_string(message_bytes),
+                          false, format);
     auto producer = connect_producer(daemon);
     auto message = make_bench_message(message_bytes);
     const std::uint64_t window = std::clamp<std::uint64_t>(kWindowBytes / message_bytes, 16, kWindowMessages);

@@ -44,12 +44,12 @@ BenchContext make_context(bool quick, const std::filesystem::path& dir) {
     return context;
 }
 
-int run_one_e2e(bool quick, std::size_t message_bytes) {
+int run_one_e2e(bool quick, std::size_t message_bytes, const std::string& format) {
     TempDir scratch;
     const BenchContext context = make_context(quick, scratch.path());
     DaemonUnderTest daemon(context.programs, context.dir, "spicecapd");
-    const DeliveryResult r = run_e2e_throughput(context, daemon, message_bytes);
-    std::cout << message_bytes << " B messages: " << r.records_per_second << " rec/s, " << r.megabytes_per_second
+    const DeliveryResult r = run_e2e_throughput(context, daemon, message_bytes, format);
+    std::cout << message_bytes << " B messages, " << format << ": " << r.records_per_second << " rec/s, " << r.megabytes_per_second
               << " MB/s, " << r.lost << " lost of " << r.sent << "; CPU us per message: producer " << r.producer_cpu_us
               << ", spicecapd " << r.daemon_cpu_us << ", extcap " << r.extcap_cpu_us << ", reader " << r.reader_cpu_us
               << "\n";
@@ -69,7 +69,7 @@ int run(bool quick) {
         DaemonUnderTest daemon(context.programs, context.dir, "spicecapd");
         // Each repetition runs every throughput measurement once, pipeline and baselines in turn, so that a
         // change in the machine's load affects them alike.
-        std::vector<DeliveryResult> small, medium, large, udpdump;
+        std::vector<DeliveryResult> small, small_pcap, medium, large, udpdump;
         std::vector<RawPipeResult> pipe;
         for (int i = 0; i < repetitions; ++i) {
             progress("round " + std::to_string(i + 1) + " of " + std::to_string(repetitions) + " of the throughput runs");
@@ -77,6 +77,8 @@ int run(bool quick) {
             pipe.push_back(run_raw_pipe(context, 65536));
             progress("end to end, 64 B messages");
             small.push_back(run_e2e_throughput(context, daemon, 64));
+            progress("end to end, 64 B messages, classic pcap output");
+            small_pcap.push_back(run_e2e_throughput(context, daemon, 64, "pcap"));
             progress("udpdump, 64 B messages");
             if (auto u = run_udpdump_throughput(context, 64)) udpdump.push_back(*u);
             progress("end to end, 1 KiB messages");
@@ -90,6 +92,7 @@ int run(bool quick) {
         };
         const auto by_rate = [](const DeliveryResult& r) { return r.records_per_second; };
         report.e2e_small = median(small, by_rate);
+        report.e2e_small_pcap = median(small_pcap, by_rate);
         report.e2e_medium = median(medium, by_rate);
         report.e2e_large = median(large, by_rate);
         if (!udpdump.empty()) report.udpdump_small = median(udpdump, by_rate);
@@ -118,18 +121,21 @@ int run(bool quick) {
 int main(int argc, char** argv) {
     bool quick = false;
     std::size_t e2e_only = 0;
+    std::string format = "pcapng";
     for (int i = 1; i < argc; ++i) {
         if (std::strcmp(argv[i], "--quick") == 0) {
             quick = true;
         } else if (std::strcmp(argv[i], "--e2e") == 0 && i + 1 < argc && std::atoi(argv[i + 1]) > 0) {
             e2e_only = static_cast<std::size_t>(std::atoi(argv[++i]));
+        } else if (std::strcmp(argv[i], "--format") == 0 && i + 1 < argc) {
+            format = argv[++i];
         } else {
-            std::cerr << "usage: spicecap_bench [--quick] [--e2e MESSAGE_BYTES]\n";
+            std::cerr << "usage: spicecap_bench [--quick] [--e2e MESSAGE_BYTES [--format pcapng|pcap]]\n";
             return 2;
         }
     }
     try {
-        return e2e_only != 0 ? run_one_e2e(quick, e2e_only) : run(quick);
+        return e2e_only != 0 ? run_one_e2e(quick, e2e_only, format) : run(quick);
     } catch (const std::exception& e) {
         std::cerr << "spicecap_bench: " << e.what() << "\n";
         return 1;

@@ -26,6 +26,12 @@ constexpr std::size_t kMaxRecordBytes = 256 << 10;
 
 constexpr std::uint32_t kMagicMicro = 0xa1b2c3d4;
 constexpr std::uint32_t kMagicNano = 0xa1b23c4d;
+// pcapng (what spicecap-extcap writes by default): block type and total length, then the block.
+constexpr std::uint32_t kPcapngSectionHeader = 0x0A0D0D0A;
+constexpr std::uint32_t kPcapngByteOrderMagic = 0x1A2B3C4D;
+constexpr std::uint32_t kPcapngInterfaceDescription = 1;
+constexpr std::uint32_t kPcapngEnhancedPacket = 6;
+constexpr std::size_t kPcapngEnhancedPacketFixedBytes = 28;
 constexpr int kLinkTypeEthernet = 1;
 constexpr int kLinkTypeUpperPdu = 252;
 
@@ -124,6 +130,14 @@ std::size_t PcapStreamReader::parse(const std::uint8_t* data, std::size_t size) 
         if (size < kFileHeaderBytes) return 0;
         std::uint32_t magic;
         std::memcpy(&magic, data, 4);
+        if (magic == kPcapngSectionHeader) {
+            pcapng_ = true;
+            std::uint32_t order;
+            std::memcpy(&order, data + 8, 4);
+            byte_swapped_ = order != kPcapngByteOrderMagic;
+            header_seen_ = true;
+            return parse_pcapng(data, size);
+        }
         if (magic == kMagicMicro || magic == kMagicNano) {
             byte_swapped_ = false;
         } else if (__builtin_bswap32(magic) == kMagicMicro || __builtin_bswap32(magic) == kMagicNano) {
@@ -136,6 +150,7 @@ std::size_t PcapStreamReader::parse(const std::uint8_t* data, std::size_t size) 
         header_seen_ = true;
         used = kFileHeaderBytes;
     }
+    if (pcapng_) return parse_pcapng(data, size);
     while (size - used >= kRecordHeaderBytes) {
         const std::uint8_t* record = data + used;
         const std::uint32_t caplen = host32(record + 8, byte_swapped_);
@@ -147,12 +162,43 @@ std::size_t PcapStreamReader::parse(const std::uint8_t* data, std::size_t size) 
         count_record(record + kRecordHeaderBytes, caplen);
         used += kRecordHeaderBytes + caplen;
     }
+    publish();
+    return used;
+}
+
+std::size_t PcapStreamReader::parse_pcapng(const std::uint8_t* data, std::size_t size) {
+    std::size_t used = 0;
+    while (size - used >= 12) {
+        const std::uint8_t* block = data + used;
+        const std::uint32_t type = host32(block, byte_swapped_);
+        const std::uint32_t total = host32(block + 4, byte_swapped_);
+        if (total < 12 || total % 4 != 0 || total > kMaxRecordBytes + 4096) {
+            totals_.error = "pcapng block of " + std::to_string(total) + " bytes: not a sane pcapng stream";
+            return used;
+        }
+        if (size - used < total) break;
+        if (type == kPcapngInterfaceDescription) {
+            totals_.link_type = static_cast<int>(host32(block + 8, byte_swapped_) & 0xffff);
+        } else if (type == kPcapngEnhancedPacket) {
+            const std::uint32_t caplen = host32(block + 20, byte_swapped_);
+            if (kPcapngEnhancedPacketFixedBytes + caplen + 4 > total) {
+                totals_.error = "pcapng packet of " + std::to_string(caplen) + " bytes in a block of " + std::to_string(total);
+                return used;
+            }
+            count_record(block + kPcapngEnhancedPacketFixedBytes, caplen);
+        }
+        used += total;
+    }
+    publish();
+    return used;
+}
+
+void PcapStreamReader::publish() {
     // Published once per read, not per record: at millions of records a second the clock reads add up.
     if (totals_.messages != messages_.load(std::memory_order_relaxed)) {
         last_message_ticks_.store(std::chrono::steady_clock::now().time_since_epoch().count(), std::memory_order_relaxed);
         messages_.store(totals_.messages, std::memory_order_release);
     }
-    return used;
 }
 
 void PcapStreamReader::count_record(const std::uint8_t* frame, std::size_t caplen) {

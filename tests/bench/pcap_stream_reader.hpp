@@ -1,5 +1,5 @@
 // The far end of every benchmarked pipeline: reads a pcap stream from a FIFO, as Wireshark's dumpcap
-// would, and counts what arrived. It parses the pcap records itself (no libpcap) so that reading costs as
+// would, and counts what arrived (classic pcap or pcapng). It parses the records itself (no libpcap) so that reading costs as
 // little as possible and never becomes the bottleneck it is supposed to measure.
 #pragma once
 
@@ -68,12 +68,16 @@ private:
     void run();
     // Parses the complete records at the front of [data, data + size); returns the bytes consumed.
     std::size_t parse(const std::uint8_t* data, std::size_t size);
+    std::size_t parse_pcapng(const std::uint8_t* data, std::size_t size);
+    /// Makes the message count and the time of the latest one visible to other threads.
+    void publish();
     void count_record(const std::uint8_t* frame, std::size_t caplen);
     void count_payload(const std::uint8_t* payload, std::size_t size);
 
     int fd_ = -1;
     bool measure_latency_;
     bool byte_swapped_ = false;
+    bool pcapng_ = false;
     std::atomic<bool> stop_{false};
     std::atomic<bool> header_seen_{false};
     std::atomic<bool> eof_{false};

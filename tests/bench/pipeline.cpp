@@ -28,8 +28,9 @@ bool accepts_connections(const std::string& socket) {
 }
 
 std::vector<std::string> extcap_capture_arguments(const BenchPrograms& programs, const DaemonUnderTest& daemon,
-                                                  const std::string& fifo) {
-    return {programs.extcap, "--capture", "--extcap-interface", "spice", "--fifo", fifo, "--socket", daemon.socket()};
+                                                  const std::string& fifo, const std::string& format = "pcapng") {
+    return {programs.extcap, "--capture", "--extcap-interface", "spice", "--fifo", fifo, "--socket", daemon.socket(),
+            "--format", format};
 }
 
 }  // namespace
@@ -74,11 +75,13 @@ void DaemonUnderTest::wait_for_subscribers(std::size_t count) const {
 }
 
 ExtcapCapture::ExtcapCapture(const BenchPrograms& programs, const DaemonUnderTest& daemon,
-                             const std::filesystem::path& dir, const std::string& name, bool measure_latency) {
+                             const std::filesystem::path& dir, const std::string& name, bool measure_latency,
+                             const std::string& format) {
     const auto fifo = make_fifo(dir, name);
     reader_ = std::make_unique<PcapStreamReader>(fifo, measure_latency);
     const std::size_t before = daemon.status()["subscribers"].size();
-    extcap_ = std::make_unique<ChildProcess>(extcap_capture_arguments(programs, daemon, fifo), dir / (name + ".log"));
+    extcap_ = std::make_unique<ChildProcess>(extcap_capture_arguments(programs, daemon, fifo, format),
+                                             dir / (name + ".log"));
     daemon.wait_for_subscribers(before + 1);
 }
 

@@ -49,12 +49,14 @@ private:
     std::unique_ptr<ChildProcess> process_;
 };
 
-/// `spicecap-extcap --capture --extcap-interface spice --fifo F` with a PcapStreamReader reading F.
+/// `spicecap-extcap --capture --extcap-interface spice --fifo F --format FORMAT` with a PcapStreamReader
+/// reading F.
 class ExtcapCapture {
 public:
-    /// Starts the capture and returns once the daemon has it as a subscriber.
+    /// Starts the capture and returns once the daemon has it as a subscriber. `format`: "pcapng" (the
+    /// extcap's default) or "pcap".
     ExtcapCapture(const BenchPrograms& programs, const DaemonUnderTest& daemon, const std::filesystem::path& dir,
-                  const std::string& name, bool measure_latency);
+                  const std::string& name, bool measure_latency, const std::string& format = "pcapng");
     ~ExtcapCapture();
 
     PcapStreamReader& reader() noexcept { return *reader_; }

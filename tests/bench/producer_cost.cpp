@@ -44,7 +44,9 @@ std::optional<ProducerCostResult> run_producer_cost(const BenchContext& context,
     // Time per iteration (wall clock, as Google Benchmark prints it): the calls are all the loop does.
     r.off_ns = median_row(report, "BM_packet_sent_no_daemon")["real_time"].get<double>();
     r.turned_off_ns = median_row(report, "BM_packet_sent_turned_off")["real_time"].get<double>();
-    const auto& on = median_row(report, "BM_packet_sent_capture_on_per_call");
+    // A copy, not a reference: GCC 14 warns (-Wdangling-reference) on a reference returned by a call that
+    // was given a temporary (the run name), even though it points into `report`.
+    const nlohmann::json on = median_row(report, "BM_packet_sent_capture_on_per_call");
     r.on_median_ns = on["median_ns"].get<double>();
     r.on_p99_ns = on["p99_ns"].get<double>();
     r.on_delivered = on["delivered"].get<double>();

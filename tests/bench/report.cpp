@@ -22,6 +22,8 @@ constexpr double kTargetOffNs = 2;
 constexpr double kTargetOnNs = 100;
 constexpr double kTargetLatencyP99Ms = 5;
 constexpr double kTargetDiscoveryMs = 20;
+/// pcapng output (comments, drop counts) may cost the 64 B throughput at most 10 % against classic pcap.
+constexpr double kTargetPcapngShareOfPcap = 0.90;
 
 std::string format(const char* pattern, double value) {
     char text[64];
@@ -128,6 +130,12 @@ void print_table(std::ostream& out, const BenchReport& r) {
     } else {
         row(out, "  ... vs udpdump fed the same messages", ">= 10x", "udpdump not installed", "n/a");
     }
+    const auto& classic = r.e2e_small_pcap;
+    const double pcapng_share = classic.records_per_second > 0 ? s.records_per_second / classic.records_per_second : 0;
+    row(out, "  ... pcapng output vs classic pcap", ">= 90 %", format("%.0f %%", 100 * pcapng_share) + " (pcap " +
+        count(classic.records_per_second) + " rec/s)", verdict_at_least(pcapng_share, kTargetPcapngShareOfPcap));
+    note(out, "pcap: " + losses(classic) + "; extcap CPU per message " + format("%.2f us", classic.extcap_cpu_us) +
+                  " (pcapng " + format("%.2f us)", s.extcap_cpu_us));
     const auto& k = r.e2e_medium;
     row(out, "end to end, 1 KiB SPICE messages", "-", count(k.records_per_second) + " rec/s (" +
         format("%.0f MB/s", k.megabytes_per_second) + ")", "");
@@ -186,6 +194,7 @@ void print_table(std::ostream& out, const BenchReport& r) {
 std::string json_line(const BenchReport& r) {
     const nlohmann::json j = {
         {"e2e_small_rps", number(r.e2e_small.records_per_second, 0)},
+        {"e2e_small_pcap_rps", number(r.e2e_small_pcap.records_per_second, 0)},
         {"udpdump_small_rps", r.udpdump_small ? number(r.udpdump_small->records_per_second, 0) : nlohmann::json()},
         {"e2e_large_MBps", number(r.e2e_large.megabytes_per_second, 1)},
         {"rawpipe_large_MBps", number(r.raw_pipe.megabytes_per_second, 1)},

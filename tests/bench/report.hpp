@@ -23,6 +23,8 @@ struct BenchReport {
     MachineInfo machine;
     bool quick = false;
     DeliveryResult e2e_small;
+    /// The same 64 B run with the extcap writing classic pcap (pcapng is its default and e2e_small).
+    DeliveryResult e2e_small_pcap;
     DeliveryResult e2e_medium;
     DeliveryResult e2e_large;
     std::optional<DeliveryResult> udpdump_small;

@@ -62,8 +62,10 @@ struct DeliveryResult {
 };
 
 /// Flow-controlled: the sender keeps at most a window of messages in flight (sent, not yet read from the
-/// FIFO), so the pipeline runs as fast as it can without anything being dropped.
-DeliveryResult run_e2e_throughput(const BenchContext& context, const DaemonUnderTest& daemon, std::size_t message_bytes);
+/// FIFO), so the pipeline runs as fast as it can without anything being dropped. `format`: what the extcap
+/// writes, "pcapng" (its default) or "pcap".
+DeliveryResult run_e2e_throughput(const BenchContext& context, const DaemonUnderTest& daemon, std::size_t message_bytes,
+                                  const std::string& format = "pcapng");
 
 /// Open loop at a fixed rate for a while (no flow control): what is lost at that rate.
 DeliveryResult run_e2e_paced(const BenchContext& context, const DaemonUnderTest& daemon, std::size_t message_bytes,

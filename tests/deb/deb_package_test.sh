@@ -9,13 +9,17 @@
 #      a private systemd user manager when the machine was not booted with systemd; otherwise the unit is
 #      only verified and /usr/bin/spicecapd started by hand).
 #   4. `tshark -i spice` decodes `spicecap demo` as SPICE; `tshark -i usbvsock` decodes `spicecap demo
-#      --vsock` with the global Lua dissector, also when a personal `spicecap install` adds a second copy.
+#      --vsock` with the global Lua dissector. A personal `spicecap install` from a build sees the global
+#      registration and adds nothing; with --shadow-global it adds its extcap, and the interfaces are
+#      still listed once and decode the same.
 #   5. The examples build against the installed library (pkg-config and find_package from /usr, nothing
 #      else on the path) and everything they report reaches the daemon.
 #   6. `apt-get remove --purge` leaves nothing: every file the packages listed is gone, no directory of
 #      theirs is left empty, the extcap and Lua folders hold what they held before.
 # The machine is restored however the test ends (trap). Exits 77 (CTest: skipped) without root, or when a
 # spicecap package is already installed (the test would remove the user's own).
+# SPICECAP_DEBS=DIR (tests/compat): install the packages in DIR (made and checked by lintian where they were
+# built) instead of making them; when DIR has none yet, the packages made here are left there.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 packages=(spicecap libspicecap0 libspicecap-dev)
@@ -28,6 +32,7 @@ for p in "${packages[@]}"; do
   fi
 done
 
+SPICECAP_TEST_REAL_GLOBAL_FOLDERS=1  # lib.sh: this test installs into the real global folders on purpose
 source "$here/../e2e/lib.sh"
 source "$here/systemd_user_manager.sh"
 SPICECAPD=/usr/bin/spicecapd
@@ -50,9 +55,10 @@ restore_machine() {
 }
 trap restore_machine EXIT
 
-# Wireshark's global folders, as this tshark reports them (HOME is empty: lib.sh).
+# Wireshark's global folders, as this tshark reports them (HOME is empty: lib.sh): "Global Extcap path"
+# since 4.2 (/usr/libexec/wireshark/extcap since 4.6), "Extcap path" before.
 tshark -G folders >"$WORK/folders.txt"
-extcap_dir=$(sed -n 's/^Extcap path:[[:space:]]*//p' "$WORK/folders.txt")
+extcap_dir=$(sed -n 's/^\(Global Extcap path\|Extcap path\):[[:space:]]*//p' "$WORK/folders.txt")
 lua_dir=$(sed -n 's/^Global Lua Plugins:[[:space:]]*//p' "$WORK/folders.txt")
 [ -n "$extcap_dir" ] && [ -n "$lua_dir" ] || fail "tshark -G folders did not name the global folders"
 
@@ -60,7 +66,14 @@ lua_dir=$(sed -n 's/^Global Lua Plugins:[[:space:]]*//p' "$WORK/folders.txt")
 debs="$WORK/debs"
 mkdir -p "$debs"
 chmod 0755 "$WORK" "$debs"  # apt reads local .debs as its own unprivileged user
-(cd "$BUILD_DIR" && cpack -G DEB -B "$debs") >"$WORK/cpack.log" 2>&1 || { cat "$WORK/cpack.log" >&2; fail "cpack -G DEB failed"; }
+made_here=true
+if [ -n "${SPICECAP_DEBS:-}" ] && ls "$SPICECAP_DEBS"/spicecap_*.deb >/dev/null 2>&1; then
+  cp "$SPICECAP_DEBS"/*.deb "$debs/"
+  made_here=false
+else
+  (cd "$BUILD_DIR" && cpack -G DEB -B "$debs") >"$WORK/cpack.log" 2>&1 || { cat "$WORK/cpack.log" >&2; fail "cpack -G DEB failed"; }
+  if [ -n "${SPICECAP_DEBS:-}" ]; then mkdir -p "$SPICECAP_DEBS" && cp "$debs"/*.deb "$SPICECAP_DEBS/"; fi
+fi
 deb_files=()
 for p in "${packages[@]}"; do
   f=$(ls "$debs/${p}_"*.deb 2>/dev/null | head -n 1)
@@ -74,17 +87,19 @@ for f in "$extcap_dir/spicecap-extcap" "$lua_dir/usb_vsock.lua" /usr/bin/spiceca
          "/usr/lib/$(dpkg-architecture -qDEB_HOST_MULTIARCH)/spicecap/libspicecap-tap.so"; do
   grep -qx ".$f" "$WORK/spicecap.contents" || fail "spicecap_*.deb has no $f"
 done
-pass "cpack made ${deb_files[*]##*/}; the extcap is in $extcap_dir, usb_vsock.lua in $lua_dir"
+pass "${deb_files[*]##*/} ($([ "$made_here" = true ] && echo "made by cpack here" || echo "from $SPICECAP_DEBS")): the extcap is in $extcap_dir, usb_vsock.lua in $lua_dir"
 dpkg-deb -f "${deb_files[0]}" Depends | grep -q 'libpcap0.8' || fail "spicecap does not depend on libpcap0.8"
 dpkg-deb -f "${deb_files[0]}" Recommends | grep -qx 'tshark | wireshark' || fail "spicecap does not recommend tshark | wireshark"
 dpkg-deb -f "${deb_files[2]}" Depends | grep -qx 'libspicecap0 (= [^)]*)' || fail "libspicecap-dev does not depend on libspicecap0 (= version)"
 pass "Depends found by dpkg-shlibdeps (libpcap0.8 ...), Recommends tshark | wireshark, -dev depends on libspicecap0"
 
 # Accepted: CPack's ldconfig postinst/postrm (beside the trigger; empty scripts instead would only trade
-# this warning for maintainer-script-empty).
-lintian --fail-on error,warning --suppress-tags maintscript-calls-ldconfig \
-  "${deb_files[@]}" >"$WORK/lintian.txt" 2>&1 || { cat "$WORK/lintian.txt" >&2; fail "lintian"; }
-pass "lintian: no error or warning beyond the accepted ones"
+# this warning for maintainer-script-empty). Packages made elsewhere were checked there.
+if [ "$made_here" = true ]; then
+  lintian --fail-on error,warning --suppress-tags maintscript-calls-ldconfig \
+    "${deb_files[@]}" >"$WORK/lintian.txt" 2>&1 || { cat "$WORK/lintian.txt" >&2; fail "lintian"; }
+  pass "lintian: no error or warning beyond the accepted ones"
+fi
 # Hardened as Debian's own packages are (lintian only reports these at info level, so check them here).
 mkdir -p "$WORK/unpacked"
 dpkg-deb -x "${deb_files[0]}" "$WORK/unpacked"
@@ -152,7 +167,7 @@ capture() {  # capture INTERFACE PCAP COMMAND...: tshark -i INTERFACE while COMM
   wait "$tshark_pid" || true
 }
 capture spice "$WORK/spice.pcapng" "$SPICECAP" demo --messages 100 --rate 200 --quiet
-tshark -r "$WORK/spice.pcapng" -Y spice -T fields -e _ws.col.Protocol -e _ws.col.Info >"$WORK/spice.tsv" 2>/dev/null
+tshark -r "$WORK/spice.pcapng" -Y "$SPICE_MESSAGES" -T fields -e _ws.col.Protocol -e _ws.col.Info >"$WORK/spice.tsv" 2>/dev/null
 decoded=$(wc -l <"$WORK/spice.tsv")
 [ "$decoded" -gt 100 ] || fail "only $decoded frames decoded as SPICE"
 for name in "MAIN	Client link message" "MAIN	Server INIT" "DISPLAY	Server DRAW_COPY" "INPUTS	Client KEY_DOWN" \
@@ -170,15 +185,26 @@ types=$(tr ',' '\n' <"$WORK/vsock.types" | grep -v '^$' | sort | uniq -c | awk '
 [ "$types" = "A=2 C=2 D=62 E=2 F=1 R=2 S=2 X=4 e=2 " ] || fail "vsock packet types decoded: '$types'"
 pass "tshark -i usbvsock with the global usb_vsock.lua: every packet of spicecap demo --vsock decoded ($types)"
 
-# A user who also registered spicecap personally (`spicecap install` from a build): Wireshark now finds the
-# extcap and usb_vsock.lua twice, and must still start without a Lua error and list each interface once.
+# A user who also runs `spicecap install` from a build: it sees the package's registration and adds nothing
+# (a second extcap makes Wireshark 4.2+ warn at every start), and says how to override that.
+personal_extcap=$(tshark -G folders 2>/dev/null | sed -n 's/^Personal Extcap path:[[:space:]]*//p')
+personal_extcap=${personal_extcap:-$(tshark -G folders 2>/dev/null | sed -n 's/^Personal configuration:[[:space:]]*//p')/extcap}
 "$BUILD_DIR/tools/spicecap" install >"$WORK/personal-install.log" 2>&1 || { cat "$WORK/personal-install.log" >&2; fail "personal spicecap install"; }
+grep -q "already registered for every user ($extcap_dir/spicecap-extcap" "$WORK/personal-install.log" &&
+  grep -q -- "--shadow-global" "$WORK/personal-install.log" || { cat "$WORK/personal-install.log" >&2; fail "spicecap install did not report the global registration"; }
+[ ! -e "$personal_extcap/spicecap-extcap" ] || fail "spicecap install added $personal_extcap/spicecap-extcap beside the package's"
+pass "spicecap install from a build: '$(grep -o 'already registered[^(]*' "$WORK/personal-install.log")...', nothing added, the override named"
+# With the override: this build's extcap shadows the package's; no Lua error, same decode, listed once.
+"$BUILD_DIR/tools/spicecap" install --shadow-global >"$WORK/shadow-install.log" 2>&1 || { cat "$WORK/shadow-install.log" >&2; fail "spicecap install --shadow-global"; }
+[ -L "$personal_extcap/spicecap-extcap" ] || fail "spicecap install --shadow-global made no $personal_extcap/spicecap-extcap"
 tshark -r "$WORK/vsock.pcapng" -T fields -e usbvsock.type >"$WORK/vsock2.types" 2>"$WORK/vsock2.err"
-if grep -qi lua "$WORK/vsock2.err"; then cat "$WORK/vsock2.err" >&2; fail "Lua errors with usb_vsock.lua in both plugin folders"; fi
-cmp -s "$WORK/vsock.types" "$WORK/vsock2.types" || fail "the capture decodes differently with usb_vsock.lua in both plugin folders"
+if grep -qi lua "$WORK/vsock2.err"; then cat "$WORK/vsock2.err" >&2; fail "Lua errors with spicecap registered twice"; fi
+cmp -s "$WORK/vsock.types" "$WORK/vsock2.types" || fail "the capture decodes differently with spicecap registered twice"
 [ "$(tshark -D 2>/dev/null | grep -c ' (SPICE capture)$')" -eq 1 ] || fail "SPICE capture is listed $(tshark -D 2>/dev/null | grep -c ' (SPICE capture)$') times"
 "$BUILD_DIR/tools/spicecap" uninstall >/dev/null 2>&1 || fail "personal spicecap uninstall"
-pass "with spicecap also installed personally: no Lua error, same decode, SPICE capture listed once"
+[ ! -e "$personal_extcap/spicecap-extcap" ] || fail "spicecap uninstall left $personal_extcap/spicecap-extcap"
+[ -e "$lua_dir/usb_vsock.lua" ] || fail "spicecap uninstall removed the package's $lua_dir/usb_vsock.lua"
+pass "spicecap install --shadow-global: no Lua error, same decode, SPICE capture listed once; uninstall keeps the package's files"
 
 # ---- 5. the examples against the installed library ----
 multiarch_libdir=$(dirname "$(dpkg -L libspicecap0 | grep '/libspicecap\.so\.0$')")

@@ -9,6 +9,16 @@
 USER_MANAGER_PID=""
 USER_MANAGER_CGROUP="spicecap-test-$$"
 
+# systemctl, in the manager's mount namespace while it runs: systemd 257 (Debian 13) and later act on
+# `systemctl --user enable --now` only where /run/systemd/system exists, which is only there.
+systemctl() {
+  if [ -n "$USER_MANAGER_PID" ] && command -v nsenter >/dev/null; then
+    nsenter --mount --target "$USER_MANAGER_PID" systemctl "$@"
+  else
+    command systemctl "$@"
+  fi
+}
+
 # True when a private manager can run here: root, no systemd booted, unshare and the manager present.
 user_manager_possible() {
   [ "$(id -u)" -eq 0 ] && [ ! -d /run/systemd/system ] &&

@@ -5,7 +5,8 @@ source "$(dirname "$0")/lib.sh"
 
 install_extcap
 grep -q "spicecap-extcap" "$WORK/install.log" || fail "install did not say what it installed"
-[ -L "$XDG_CONFIG_HOME/wireshark/extcap/spicecap-extcap" ] || fail "extcap not in the personal extcap folder"
+extcap_dir=$(personal_extcap_dir)
+[ -L "$extcap_dir/spicecap-extcap" ] || fail "extcap not in the personal extcap folder $extcap_dir"
 "$SPICECAP" install | grep "already installed" >/dev/null || fail "install is not idempotent"
 
 listing=$(tshark -D 2>&1)
@@ -34,6 +35,6 @@ grep -q "start it with" <<<"$err" || fail "the error does not say how to start t
 pass "daemon down: tshark shows '$(grep -o 'cannot reach[^:]*' <<<"$err" | head -1)...'"
 
 "$SPICECAP" uninstall >/dev/null
-[ ! -e "$XDG_CONFIG_HOME/wireshark/extcap/spicecap-extcap" ] || fail "uninstall left the extcap behind"
+[ ! -e "$extcap_dir/spicecap-extcap" ] || fail "uninstall left the extcap behind"
 tshark -D 2>&1 | grep "SPICE capture" >/dev/null && fail "tshark still lists SPICE capture after uninstall"
 pass "uninstall removes what install put there"

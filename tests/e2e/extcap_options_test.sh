@@ -64,7 +64,7 @@ sleep 2  # tshark writes its file in its own time: nothing to poll
 kill -TERM "$tshark_pid"
 wait "$tshark_pid" || true
 # The extcap stops within 1 s of its SIGTERM; allow the scheduler of a busy machine 2 s more.
-extcap_path="$XDG_CONFIG_HOME/wireshark/extcap/spicecap-extcap"
+extcap_path="$(personal_extcap_dir)/spicecap-extcap"
 gone_after=""
 for tenths in $(seq 1 30); do
   sleep 0.1

@@ -14,7 +14,7 @@ background tshark -i spice -a duration:60 -w "$pcap" 2>"$WORK/tshark.log"
 tshark_pid=$LAST_PID
 wait_for_file "$pcap" 10
 sleep 1
-extcap_path="$XDG_CONFIG_HOME/wireshark/extcap/spicecap-extcap"
+extcap_path="$(personal_extcap_dir)/spicecap-extcap"
 pgrep -f "$extcap_path" >/dev/null || fail "no spicecap-extcap runs under tshark"
 
 # 200 messages a second for 14 s of steady part: killed after 3 s, a new daemon from 5 s, and the producer's
@@ -55,7 +55,7 @@ done
 grep -q "spicecapd closed the connection (was it stopped or restarted?); start the capture again" "$WORK/tshark.log" ||
   fail "tshark does not show the extcap's sentence: $(cat "$WORK/tshark.log")"
 pass "tshark shows: $(grep -o 'spicecapd closed[^.]*' "$WORK/tshark.log" | head -1)..."
-frames=$(tshark -r "$pcap" -Y spice 2>/dev/null | wc -l)
+frames=$(spice_message_count "$pcap")
 [ "$frames" -gt 100 ] || fail "the pcap written before the kill holds only $frames SPICE frames"
 pass "the pcap written until the kill reads back: $frames SPICE frames"
 

@@ -5,7 +5,8 @@
 # - The daemon keeps taking the producer's records (nothing dropped on the producer's side), drops for
 #   the frozen subscriber only, and its peak RSS (VmHWM) stays within the bound.
 # - The drops are reported: the extcap logs "spicecapd dropped N records", Wireshark's TCP analysis marks
-#   "previous segment not captured" where they happened.
+#   "previous segment not captured" where they happened, and the pcapng frames there carry the number of
+#   records lost before them (frame.drop_count), adding up to what the extcap was told.
 # - The capture resumes: messages sent after the SIGCONT are in the pcap, decoded as SPICE.
 source "$(dirname "$0")/fault_lib.sh"
 
@@ -19,7 +20,7 @@ background tshark -i spice -o extcap.spice.loglevel:info -o "extcap.spice.logfil
 tshark_pid=$LAST_PID
 wait_for_file "$pcap" 10
 sleep 1
-extcap_pid=$(pgrep -f "$XDG_CONFIG_HOME/wireshark/extcap/spicecap-extcap") || fail "no spicecap-extcap under tshark"
+extcap_pid=$(pgrep -f "$(personal_extcap_dir)/spicecap-extcap") || fail "no spicecap-extcap under tshark"
 
 # 2000 messages a second (the demo's mix averages 4.4 KB, DRAW_COPYs above 64 KiB included).
 background "$SPICECAP" demo --rate 2000 --duration 12 >"$WORK/demo.out" 2>"$WORK/demo.err"
@@ -66,7 +67,17 @@ lost=$(tshark -r "$pcap" -Y tcp.analysis.lost_segment 2>/dev/null | wc -l)
 [ "$lost" -gt 0 ] || fail "no 'previous segment not captured' in the pcap"
 pass "Wireshark marks $lost frames 'previous segment not captured'"
 
-after=$(tshark -r "$pcap" -Y "spice && frame.time_epoch > $continued_at_s" 2>/dev/null | wc -l)
+# The drop counts sit on frames after a gap and add up to every record the daemon dropped for the capture.
+tshark -r "$pcap" -Y 'frame.drop_count > 0' -T fields -e frame.number -e frame.drop_count 2>/dev/null >"$WORK/drops.txt"
+tshark -r "$pcap" -Y tcp.analysis.lost_segment -T fields -e frame.number 2>/dev/null >"$WORK/lost.txt"
+counted=$(awk '{ n += $2 } END { print n + 0 }' "$WORK/drops.txt")
+[ "$counted" -eq "$dropped_total" ] ||
+  fail "the frames' drop counts add up to $counted, the daemon dropped $dropped_total records for the capture"
+not_at_gap=$(cut -f1 "$WORK/drops.txt" | { grep -vxF -f "$WORK/lost.txt" || true; } | wc -l)
+[ "$not_at_gap" -eq 0 ] || fail "$not_at_gap frames carry a drop count but follow no sequence gap"
+pass "$(wc -l <"$WORK/drops.txt") frames carry drop counts adding up to the $dropped_total records dropped, each at a 'previous segment not captured'"
+
+after=$(tshark -r "$pcap" -Y "($SPICE_MESSAGES) && frame.time_epoch > $continued_at_s" 2>/dev/null | wc -l)
 [ "$after" -gt 1000 ] || fail "only $after SPICE frames from after the SIGCONT"
 bad=$(tshark -r "$pcap" -Y "_ws.malformed || vnc || spice.unknown_message || spice.unknown_bytes" 2>/dev/null | wc -l)
 [ "$bad" -eq 0 ] || fail "$bad frames are malformed or not understood as SPICE"

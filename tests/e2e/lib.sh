@@ -4,6 +4,17 @@
 # Tests source this file, then call the helpers. BUILD_DIR is the CMake build folder (CTest sets it).
 set -euo pipefail
 
+# As root, each test runs in a mount namespace of its own, where Wireshark's global extcap and Lua plugin
+# folders are private copies (private_global_folders below): root's Wireshark 4.2 and later loads Lua
+# plugins only from its global folder, so `spicecap install` as root puts the dissector there, and tests
+# must neither change the machine nor see each other's files. The .deb test, which installs into the real
+# global folders on purpose, sets SPICECAP_TEST_REAL_GLOBAL_FOLDERS=1 first.
+if [ "$(id -u)" -eq 0 ] && [ -z "${SPICECAP_TEST_NAMESPACE:-}${SPICECAP_TEST_REAL_GLOBAL_FOLDERS:-}" ] &&
+   unshare --mount true 2>/dev/null; then
+  export SPICECAP_TEST_NAMESPACE=$$
+  exec unshare --mount --propagation private bash "$0" "$@"
+fi
+
 : "${BUILD_DIR:?BUILD_DIR must name the build folder}"
 SOURCE_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 SPICECAPD="$BUILD_DIR/daemon/spicecapd"
@@ -15,6 +26,21 @@ export HOME="$WORK/home" XDG_CONFIG_HOME="$WORK/home/.config" XDG_RUNTIME_DIR="$
 mkdir -p "$HOME" "$XDG_CONFIG_HOME" "$XDG_RUNTIME_DIR"
 chmod 0700 "$XDG_RUNTIME_DIR"
 export SPICECAP_SOCKET="$XDG_RUNTIME_DIR/spicecap/spicecapd.sock"
+
+# In the namespace above: each global folder tshark names is covered by a private copy (links to what it
+# holds), which this test may change and which vanishes with it.
+private_global_folders() {
+  local folders dir n=0
+  folders=$(tshark -G folders 2>/dev/null) || return 0
+  for dir in $(sed -n 's/^\(Global Extcap path\|Extcap path\|Global Lua Plugins\):[[:space:]]*//p' <<<"$folders"); do
+    [ -d "$dir" ] || continue
+    n=$((n + 1))
+    mkdir -p "$WORK/global-$n"
+    cp -as "$dir/." "$WORK/global-$n/"
+    mount --bind "$WORK/global-$n" "$dir"
+  done
+}
+if [ -n "${SPICECAP_TEST_NAMESPACE:-}" ]; then private_global_folders; fi
 DAEMON_PID=""
 BACKGROUND_PIDS=()
 
@@ -78,9 +104,14 @@ wait_for_no_subscribers() {
   done
 }
 
+# The display filter for frames that carry a SPICE message as Wireshark's SPICE dissector decoded it: a
+# link-stage message or a data message with its type. Not just `spice`: 4.4 puts a SPICE item (and
+# "Spice CHANNEL" in the Protocol column) on the first segment of a message TCP is still reassembling.
+SPICE_MESSAGES='spice.link_client || spice.link_server || spice.auth_select_client || spice.ticket_client || spice.ticket_server || spice.message_type'
+
 # Counts the frames of capture file $1 that tshark decodes as SPICE messages (0 while it has none yet).
 spice_message_count() {
-  tshark -r "$1" -Y spice -T fields -e _ws.col.Protocol 2>/dev/null | grep -c '^Spice' || true
+  tshark -r "$1" -Y "$SPICE_MESSAGES" -T fields -e frame.number 2>/dev/null | grep -c . || true
 }
 
 # Waits (up to $3 seconds, default 15) until capture file $1 holds at least $2 SPICE messages: the
@@ -115,6 +146,16 @@ install_extcap() {
   "$SPICECAP" install >"$WORK/install.log" 2>&1 || { cat "$WORK/install.log" >&2; fail "spicecap install failed"; }
 }
 
+# The personal extcap folder of this tshark (where `spicecap install` puts the extcap): "Personal Extcap
+# path" since 4.2 (~/.local/lib/wireshark/extcap), the configuration's extcap/ folder in 4.0 and 4.1.
+personal_extcap_dir() {
+  local folders dir
+  folders=$(tshark -G folders 2>/dev/null)
+  dir=$(sed -n 's/^Personal Extcap path:[[:space:]]*//p' <<<"$folders")
+  [ -n "$dir" ] || dir=$(sed -n 's/^Personal configuration:[[:space:]]*//p' <<<"$folders")/extcap
+  echo "$dir"
+}
+
 # Runs in the background and remembers the pid for cleanup; the pid is in $LAST_PID.
 background() {
   "$@" &
@@ -124,3 +165,6 @@ background() {
 
 # tshark with the vsock Lua dissector available (it is also installed by `spicecap install`).
 tshark_read() { tshark -r "$@" 2>&1; }
+
+# The version spicecap reports ("0.1.0").
+spicecap_version() { "$SPICECAP" --version | awk '{ print $NF }'; }

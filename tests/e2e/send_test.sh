@@ -36,7 +36,7 @@ printf '6500:02000000:0000' | xargs "$SPICECAP" send --channel inputs --to-clien
 sleep 2  # tshark writes its file in its own time: nothing to poll
 kill -TERM "$tshark_pid"
 wait "$tshark_pid" || true
-tshark -r "$pcap" -Y 'spice && !spice.link_client && !spice.link_server' -T fields -e _ws.col.Protocol -e _ws.col.Info \
+tshark -r "$pcap" -Y 'spice.message_type' -T fields -e _ws.col.Protocol -e _ws.col.Info \
   >"$WORK/decoded.tsv" 2>/dev/null
 decoded=$(cut -f2 "$WORK/decoded.tsv" | grep -v -i 'link\|ticket\|auth' | tr '\n' '|')
 [ "$decoded" = "Client KEY_DOWN|Client KEY_UP|Server INIT|" ] || fail "decoded: '$decoded' ($(cat "$WORK/decoded.tsv"))"

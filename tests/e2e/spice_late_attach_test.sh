@@ -13,7 +13,7 @@ pcap="$WORK/late.pcapng"
 tshark -i spice -a duration:3 -w "$pcap" 2>"$WORK/tshark.log" || { cat "$WORK/tshark.log" >&2; fail "tshark failed"; }
 wait "$producer_pid" || fail "the scripted producer failed"
 
-tshark -r "$pcap" -Y spice -T fields -e _ws.col.Protocol -e _ws.col.Info 2>/dev/null >"$WORK/decoded.tsv"
+tshark -r "$pcap" -Y "$SPICE_MESSAGES" -T fields -e _ws.col.Protocol -e _ws.col.Info 2>/dev/null >"$WORK/decoded.tsv"
 for channel in MAIN DISPLAY INPUTS CURSOR; do
   first=$(grep "^Spice $channel	" "$WORK/decoded.tsv" | sed -n 1p | cut -f2)
   [ "$first" = "Client link message" ] || fail "$channel: the first message seen is '$first', not the link stage"

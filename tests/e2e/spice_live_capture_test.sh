@@ -20,12 +20,12 @@ sleep 1
 kill -INT "$tshark_pid"
 wait "$tshark_pid" || true
 sleep 1
-extcap_path="$XDG_CONFIG_HOME/wireshark/extcap/spicecap-extcap"
+extcap_path="$(personal_extcap_dir)/spicecap-extcap"
 if pgrep -f "$extcap_path" >/dev/null; then fail "spicecap-extcap still runs 1 s after tshark stopped"; fi
 pass "tshark stopped: no spicecap-extcap process left"
 
 # Every message on its channel, decoded as SPICE.
-tshark -r "$pcap" -Y spice -T fields -e _ws.col.Protocol -e _ws.col.Info >"$WORK/decoded.tsv" 2>/dev/null
+tshark -r "$pcap" -Y "$SPICE_MESSAGES" -T fields -e _ws.col.Protocol -e _ws.col.Info >"$WORK/decoded.tsv" 2>/dev/null
 while read -r channel sent; do
   upper=$(tr '[:lower:]' '[:upper:]' <<<"$channel")
   got=$(grep -c "^Spice $upper	" "$WORK/decoded.tsv" || true)
@@ -60,6 +60,6 @@ cmp -s "$WORK/follow.s2c.hex" "$WORK/sent.s2c.hex" || fail "Follow TCP Stream (s
 pass "Follow TCP Stream of display equals the $(stat -c %s "$WORK/display.s2c.bin") + $(stat -c %s "$WORK/display.c2s.bin") bytes sent"
 
 # The 5 MiB DRAW_COPY comes back whole from TCP reassembly.
-big=$(tshark -r "$pcap" -Y 'spice && tcp.reassembled.length > 5242880' -T fields -e tcp.reassembled.length -e _ws.col.Info 2>/dev/null)
+big=$(tshark -r "$pcap" -Y "($SPICE_MESSAGES) && tcp.reassembled.length > 5242880" -T fields -e tcp.reassembled.length -e _ws.col.Info 2>/dev/null)
 grep -q "Server DRAW_COPY" <<<"$big" || fail "the 5 MiB display message was not reassembled: '$big'"
 pass "5 MiB DRAW_COPY reassembled whole ($(cut -f1 <<<"$big" | head -n1) bytes)"

@@ -9,8 +9,8 @@
 #   - a tapped SPICE client whose daemon is stopped (SIGSTOP: it accepts connections but never answers)
 #     still finishes its session normally and in its usual time.
 source "$(dirname "$0")/lib.sh"
-source "$(dirname "$0")/tap_peers.sh"
-require_spice_peers
+source "$(dirname "$0")/spice_peers.sh"
+require_tap_peers
 command -v curl >/dev/null || fail "curl is missing (tools/install-deps.sh installs it)"
 start_daemon --verbose
 

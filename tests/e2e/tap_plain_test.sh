@@ -7,8 +7,8 @@
 # named after the program with the --session label; tshark decodes the spicecap capture to exactly the
 # same SPICE messages per (channel, direction, message type) as the tcpdump capture, nothing malformed.
 source "$(dirname "$0")/lib.sh"
-source "$(dirname "$0")/tap_peers.sh"
-require_spice_peers
+source "$(dirname "$0")/spice_peers.sh"
+require_tap_peers
 command -v tcpdump >/dev/null || fail "tcpdump is missing (tools/install-deps.sh installs it)"
 
 start_daemon --verbose

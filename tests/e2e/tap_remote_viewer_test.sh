@@ -8,8 +8,8 @@
 # usbredir, port), the guest's screen (SURFACE_CREATE, DRAW_COPY), cursor and main INIT, and nothing
 # malformed; the producer is remote-viewer with its own pid.
 source "$(dirname "$0")/lib.sh"
-source "$(dirname "$0")/tap_peers.sh"
-require_spice_peers
+source "$(dirname "$0")/spice_peers.sh"
+require_tap_peers
 command -v remote-viewer >/dev/null || fail "remote-viewer is missing (tools/install-deps.sh installs virt-viewer)"
 command -v Xvfb >/dev/null || fail "Xvfb is missing (tools/install-deps.sh installs xvfb)"
 

@@ -7,8 +7,8 @@
 # Asserts: both captures decode as SPICE with nothing malformed, have every channel, and agree per
 # (channel, direction, message type): what the client sent is what the server received and back.
 source "$(dirname "$0")/lib.sh"
-source "$(dirname "$0")/tap_peers.sh"
-require_spice_peers
+source "$(dirname "$0")/spice_peers.sh"
+require_tap_peers
 
 make_test_ca "$WORK/pki"
 start_daemon --verbose  # the server's daemon, at $SPICECAP_SOCKET

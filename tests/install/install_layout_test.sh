@@ -20,6 +20,10 @@ for f in bin/spicecapd bin/spicecap "$libdir/wireshark/extcap/spicecap-extcap" s
   [[ -e $prefix/$f ]] || fail "$f is not installed"
 done
 [[ -x $prefix/$libdir/wireshark/extcap/spicecap-extcap ]] || fail "the extcap is not executable"
+extcap_4_6=$prefix/libexec/wireshark/extcap/spicecap-extcap  # Wireshark 4.6's global extcap folder
+[[ -L $extcap_4_6 && $(readlink "$extcap_4_6") != /* ]] || fail "$extcap_4_6 is not a relative symlink"
+[[ $(readlink -f "$extcap_4_6") == $(readlink -f "$prefix/$libdir/wireshark/extcap/spicecap-extcap") ]] ||
+  fail "$extcap_4_6 points to $(readlink -f "$extcap_4_6")"
 lua_link=$prefix/$libdir/wireshark/plugins/usb_vsock.lua
 [[ -L $lua_link && $(readlink "$lua_link") != /* ]] || fail "$lua_link is not a relative symlink"
 [[ $(readlink -f "$lua_link") == $(readlink -f "$prefix/share/spicecap/usb_vsock.lua") ]] ||
@@ -39,7 +43,11 @@ echo "ok: layout under $prefix; spicecap tap preloads the prefix's libspicecap-t
 export HOME=$work/home XDG_CONFIG_HOME=$work/home/.config
 mkdir -p "$HOME"
 "$prefix/bin/spicecap" install >"$work/spicecap-install.log" || { cat "$work/spicecap-install.log" >&2; fail "spicecap install"; }
-extcap_link=$XDG_CONFIG_HOME/wireshark/extcap/spicecap-extcap
+# The personal extcap folder of this Wireshark: 4.2+ names it, 4.0 and 4.1 use the configuration's.
+folders=$(tshark -G folders 2>/dev/null)
+personal_extcap=$(sed -n 's/^Personal Extcap path:[[:space:]]*//p' <<<"$folders")
+[[ -n $personal_extcap ]] || personal_extcap=$(sed -n 's/^Personal configuration:[[:space:]]*//p' <<<"$folders")/extcap
+extcap_link=$personal_extcap/spicecap-extcap
 [[ $(readlink -f "$extcap_link") == "$prefix/$libdir/wireshark/extcap/spicecap-extcap" ]] ||
   fail "spicecap install linked the extcap to $(readlink -f "$extcap_link")"
 grep -q "usb_vsock.lua -> $prefix/share/spicecap/usb_vsock.lua" "$work/spicecap-install.log" ||

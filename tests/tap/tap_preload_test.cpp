@@ -208,7 +208,7 @@ void on_alarm(int) {
 
 }  // namespace
 
-TEST_CASE("the preloaded tap reports every message moved by any interposed call, with EAGAIN and short I/O") {
+TEST_CASE("the preloaded tap reports every message moved by any interposed call with EAGAIN and short I/O") {
     REQUIRE(tap_is_preloaded());
     daemon_stand_in();
     const auto conversation = test::display_conversation(HeaderMode::mini, 1'000'000, 1);

@@ -233,7 +233,7 @@ TEST_CASE("a closed descriptor's number is recognised afresh when it is reused")
     CHECK(f.sink.count(Kind::closed) == 2);
 }
 
-TEST_CASE("a duplicate of a followed descriptor is not followed, and dup2 onto one ends its channel") {
+TEST_CASE("a duplicate of a followed descriptor is not followed and dup2 onto one ends its channel") {
     Fixture f;
     SocketPair pair;
     const auto conversation = test::display_conversation(HeaderMode::mini, 1000);

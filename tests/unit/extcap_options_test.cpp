@@ -139,7 +139,7 @@ TEST_CASE("session all and a boolflag spelled false") {
     CHECK_FALSE(o.capture.handshake);
 }
 
-TEST_CASE("a boolflag Wireshark does not pass is off, and the dialog offers the shared defaults") {
+TEST_CASE("a boolflag Wireshark does not pass is off and the dialog offers the shared defaults") {
     // Wireshark passes a boolflag only when it is on: absent means off, whatever the default.
     const auto o = parse_ok({"--capture", "--extcap-interface", "spice", "--fifo", "f"});
     CHECK_FALSE(o.capture.handshake);

@@ -162,7 +162,7 @@ TEST_CASE("held bytes are bounded: past the limit everything held is written") {
     CHECK(pacer.held_frames() == 0);
 }
 
-TEST_CASE("drain writes everything held, in order") {
+TEST_CASE("drain writes everything held in order") {
     LiveViewPacer pacer;
     Out out;
     const auto t0 = Clock::now();
@@ -172,13 +172,13 @@ TEST_CASE("drain writes everything held, in order") {
     CHECK(out.order == "Ax");
 }
 
-TEST_CASE("SpiceFrameEncoder tags the link stage's frames, its result and the data after it") {
+TEST_CASE("SpiceFrameEncoder tags the link stage's frames and its result and the data after it") {
     SpiceFrameEncoder capture(SpiceFrameOptions{.handshake = true});
     std::vector<LinkStageRole> kinds;
     std::vector<bool> synthesized;
     const FrameSink sink = [&](const FrameMeta& meta, std::span<const std::uint8_t>) {
         kinds.push_back(meta.link_stage);
-        synthesized.push_back(meta.synthesized);
+        synthesized.push_back(meta.synthesized());
     };
     Record r;
     r.header.kind = StreamKind::spice;
@@ -198,7 +198,7 @@ TEST_CASE("SpiceFrameEncoder tags the link stage's frames, its result and the da
     CHECK(kinds == std::vector<LinkStageRole>{LinkStageRole::none});
 }
 
-TEST_CASE("a channel closed in the middle of its link stage ends the stage, with or without a FIN") {
+TEST_CASE("a channel closed in the middle of its link stage ends the stage with or without a FIN") {
     for (const bool handshake : {true, false}) {
         SpiceFrameEncoder capture(SpiceFrameOptions{.handshake = handshake});
         std::vector<std::pair<LinkStageRole, std::size_t>> seen;

@@ -257,16 +257,18 @@ TEST_CASE("handshake and FIN frames are marked synthesized and message frames ke
     const FrameSink sink = [&](const FrameMeta& meta, std::span<const std::uint8_t>) { metas.push_back(meta); };
     const std::vector<std::uint8_t> payload(100, 1);
     synth.message(Direction::client_to_server, payload,
-                  FrameMeta{.timestamp_ns = 5, .synthesized = false, .link_stage = LinkStageRole::part}, sink);
+                  FrameMeta{.timestamp_ns = 5, .link_stage = LinkStageRole::part}, sink);
     REQUIRE(metas.size() == 4);  // SYN, SYN/ACK, ACK, the message
     for (int i = 0; i < 3; ++i) {
-        CHECK(metas[i].synthesized);
+        CHECK(metas[i].origin == FrameOrigin::tcp_handshake);
         CHECK(metas[i].link_stage == LinkStageRole::part);  // the handshake belongs to what it opens
         CHECK(metas[i].timestamp_ns == 5);
     }
-    CHECK_FALSE(metas[3].synthesized);
+    CHECK(metas[3].origin == FrameOrigin::record);
+    CHECK(metas[0].direction == Direction::client_to_server);
+    CHECK(metas[1].direction == Direction::server_to_client);
     CHECK(synth.close(FrameMeta{.timestamp_ns = 9}, sink));
     REQUIRE(metas.size() == 7);
-    for (int i = 4; i < 7; ++i) CHECK(metas[i].synthesized);
+    for (int i = 4; i < 7; ++i) CHECK(metas[i].origin == FrameOrigin::tcp_close);
     CHECK_FALSE(synth.close(FrameMeta{.timestamp_ns = 10}, sink));  // nothing open, nothing emitted
 }

@@ -1,10 +1,16 @@
 // packaging/wireshark/usb_vsock.lua, tested the way a user meets it: a capture written with real
 // libpcap (nanosecond pcap, LINKTYPE_USER0) holding a whole USB vsock session plus malformed
-// transfers, decoded by the real tshark 4.0 with the script loaded, and the decoded fields, Info
-// column, expert infos and display filters checked. tshark runs with a fresh HOME so that a copy
-// of the plugin installed in the personal folder (or personal preferences) cannot interfere.
-#include "vsock/vsock_packet.hpp"
+// transfers, decoded by the real tshark (4.0 here, 4.4 and 4.6 in tests/compat) with the script
+// loaded, and the decoded fields, Info column, expert infos and display filters checked. tshark runs
+// with a fresh HOME so that a copy of the plugin installed in the personal folder (or personal
+// preferences) cannot interfere. What differs by Wireshark version is asked of tshark, not assumed:
+// which fields exist (tshark -G fields), how booleans print (1/0, True/False since 4.2), and whether
+// `-X lua_script:` is honoured (not for root since 4.2: then the script goes into a private copy of
+// the global plugin folder, the only one root's Wireshark reads).
 #include "pcap/vsock_frames.hpp"
+#include "vsock/vsock_packet.hpp"
+#include "temp_dir.hpp"
+#include "cli/wireshark_folders.hpp"
 
 #include <doctest/doctest.h>
 #include <pcap/pcap.h>
@@ -16,6 +22,7 @@
 #include <fstream>
 #include <map>
 #include <random>
+#include <set>
 #include <sstream>
 #include <string>
 #include <unistd.h>
@@ -205,19 +212,89 @@ std::string read_file(const fs::path& path) {
 
 // A scratch folder per test process: capture files, tshark output and the empty HOME.
 fs::path scratch() {
-    static const fs::path dir = [] {
-        fs::path d = fs::path(SPICECAP_BINARY_DIR) / "vsock_dissector_test" / std::to_string(::getpid());
-        fs::remove_all(d);
-        fs::create_directories(d / "home");
-        return d;
-    }();
-    return dir;
+    static const spicecap::test::TempDir dir("spicecap-vsock-dissector");
+    static const bool home_made = fs::create_directories(dir.path() / "home");
+    (void)home_made;
+    return dir.path();
 }
 
 std::string quote(const std::string& arg) {
     std::string q = "'";
     for (const char ch : arg) q += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
     return q + "'";
+}
+
+const fs::path kScript = fs::path(SPICECAP_SOURCE_DIR) / "packaging" / "wireshark" / "usb_vsock.lua";
+
+// The output of a shell command (stdout only).
+std::string output_of(const std::string& command) {
+    std::string text;
+    if (FILE* out = ::popen(command.c_str(), "r")) {
+        char buf[65536];
+        for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, out)) > 0;) text.append(buf, n);
+        ::pclose(out);
+    }
+    return text;
+}
+
+// Whether this tshark loads a script named by `-X lua_script:` (not as root since Wireshark 4.2). Asked
+// once: a filter on a usbvsock field compiles only when the script was loaded.
+bool lua_script_option_works() {
+    static const bool works = [] {
+        const fs::path empty = scratch() / "empty.pcap";
+        pcap_t* dead = pcap_open_dead(default_linktype, 65535);
+        pcap_dumper_t* dumper = pcap_dump_open(dead, empty.c_str());
+        pcap_dump_close(dumper);
+        pcap_close(dead);
+        const std::string command = "env HOME=" + quote(scratch() / "home") + " tshark -X lua_script:" + quote(kScript) +
+                                    " -r " + quote(empty) + " -Y usbvsock.type >/dev/null 2>&1";
+        return std::system(command.c_str()) == 0;
+    }();
+    return works;
+}
+
+// For a tshark that ignores `-X lua_script:` (root, 4.2+): a command prefix that runs it in a mount
+// namespace of its own where the global Lua plugin folder is a private one holding links to what the real
+// one holds plus `scripts`, in load order (Wireshark loads a folder's scripts by name). Nothing outside
+// that process sees it.
+std::string private_global_lua_prefix(const std::vector<fs::path>& scripts) {
+    static int made = 0;
+    const std::string version_text = output_of("tshark --version 2>/dev/null");
+    const auto version = spicecap::cli::WiresharkVersion::parse(version_text);
+    REQUIRE(version.has_value());
+    const auto folders = spicecap::cli::folders_from(
+        spicecap::cli::parse_folders_text(output_of("tshark -G folders 2>/dev/null")), *version);
+    REQUIRE_MESSAGE(folders.has_value(), folders.error());
+    REQUIRE(folders->has_lua());
+    const fs::path private_dir = scratch() / ("global-lua-" + std::to_string(++made));
+    fs::create_directories(private_dir);
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(folders->global_lua, ec))
+        fs::create_symlink(entry.path(), private_dir / entry.path().filename());
+    for (std::size_t i = 0; i < scripts.size(); ++i) {
+        const std::string order = std::string(i < 10 ? "0" : "").append(std::to_string(i)).append("-");
+        fs::create_symlink(scripts[i], private_dir / (order + scripts[i].filename().string()));
+    }
+    return "unshare --mount --propagation private sh -c 'mount --bind \"$0\" \"$1\" && shift && exec \"$@\"' " +
+           quote(private_dir) + " " + quote(folders->global_lua) + " ";
+}
+
+// "True"/"False" (Wireshark 4.2 and later) or "1"/"0" (4.0) as "1"/"0": a boolean field's value.
+std::string boolean_text(const std::string& printed) {
+    if (printed == "True") return "1";
+    if (printed == "False") return "0";
+    return printed;
+}
+
+// Those of `names` that this tshark knows (tshark -G fields): some change between versions, e.g.
+// _ws.malformed.dissector_bug is gone in 4.4.
+std::set<std::string> known_fields(const std::set<std::string>& names) {
+    static const std::string fields = output_of("tshark -G fields 2>/dev/null");
+    std::set<std::string> known;
+    for (const std::string& name : names) {
+        if (fields.find("\t" + name + "\t") != std::string::npos) known.insert(name);
+    }
+    return known;
 }
 
 // Runs tshark with the dissector script (and any extra scripts) on `capture` plus `args`; stdout
@@ -227,13 +304,18 @@ Tshark run_tshark(const fs::path& capture, const std::vector<std::string>& args,
     const fs::path home = scratch() / "home";
     const fs::path out = scratch() / "tshark.out";
     const fs::path err = scratch() / "tshark.err";
-    std::string command = "env HOME=" + quote(home) + " XDG_CONFIG_HOME=" + quote(home / ".config") +
-                          " tshark -X lua_script:" +
-                          quote(std::string(SPICECAP_SOURCE_DIR) + "/packaging/wireshark/usb_vsock.lua");
-    for (const fs::path& script : extra_scripts) command += " -X lua_script:" + quote(script);
-    command += " -r " + quote(capture);
-    for (const std::string& arg : args) command += " " + quote(arg);
-    command += " >" + quote(out) + " 2>" + quote(err);
+    std::string command = "env HOME=" + quote(home) + " XDG_CONFIG_HOME=" + quote(home / ".config") + " ";
+    if (lua_script_option_works()) {
+        command.append("tshark -X lua_script:").append(quote(kScript));
+        for (const fs::path& script : extra_scripts) command.append(" -X lua_script:").append(quote(script));
+    } else {
+        std::vector<fs::path> scripts{kScript};
+        scripts.insert(scripts.end(), extra_scripts.begin(), extra_scripts.end());
+        command.append(private_global_lua_prefix(scripts)).append("tshark");
+    }
+    command.append(" -r ").append(quote(capture));
+    for (const std::string& arg : args) command.append(" ").append(quote(arg));
+    command.append(" >").append(quote(out)).append(" 2>").append(quote(err));
     Tshark result;
     result.status = std::system(command.c_str());
     result.out = read_file(out);
@@ -293,8 +375,15 @@ std::vector<int> frames_matching(const fs::path& capture, const std::string& fil
 }
 
 // Frames where the script raised a Lua error or Wireshark caught an exception (our own expert
-// infos of group Malformed also set _ws.malformed, so that alone would not do).
-const std::string script_failure_filter = "_ws.lua.error || _ws.malformed.expert || _ws.malformed.dissector_bug";
+// infos of group Malformed also set _ws.malformed, so that alone would not do): of these fields,
+// those this Wireshark has.
+std::string script_failure_filter() {
+    const auto fields = known_fields({"_ws.lua.error", "_ws.malformed.expert", "_ws.malformed.dissector_bug"});
+    REQUIRE_MESSAGE(fields.count("_ws.lua.error") == 1, "tshark -G fields has no _ws.lua.error");
+    std::string filter;
+    for (const std::string& field : fields) filter.append(filter.empty() ? "" : " || ").append(field);
+    return filter;
+}
 
 struct Fixture {
     Session session = make_session();
@@ -311,7 +400,7 @@ TEST_CASE("vsock dissector: loads without a Lua error and decodes every record o
     CHECK_MESSAGE(meaningful_stderr(run.err).empty(), run.err);
     CHECK(run.out.find("Lua Error") == std::string::npos);
     CHECK(run.out.find("[Malformed Packet") == std::string::npos);
-    CHECK(frames_matching(fx.capture, script_failure_filter).empty());
+    CHECK(frames_matching(fx.capture, script_failure_filter()).empty());
     const Tshark protocols = run_tshark(fx.capture, fields_args({"frame.protocols"}));
     const auto rows = fields_by_frame(protocols);
     REQUIRE(static_cast<int>(rows.size()) == fx.session.capture.frame());
@@ -330,7 +419,8 @@ TEST_CASE("vsock dissector: header fields and payloads and Sync version and Paus
                                  "usbvsock.device_port", "usbvsock.host_port", "usbvsock.payload_len",
                                  "usbvsock.payload", "usbvsock.sync_version", "usbvsock.pause", "usbvsock.packet_count"}));
     REQUIRE_MESSAGE(run.status == 0, run.err);
-    const auto rows = fields_by_frame(run);
+    auto rows = fields_by_frame(run);
+    for (auto& [frame, columns] : rows) columns.at(12) = boolean_text(columns.at(12));  // usbvsock.pause
     struct Expect {
         int frame;
         std::vector<std::string> columns;
@@ -363,7 +453,7 @@ TEST_CASE("vsock dissector: header fields and payloads and Sync version and Paus
         char text[16];
         std::snprintf(text, sizeof text, "chunk %02d", i);
         types += i ? ",D" : "D";
-        payloads += (i ? "," : "") + hex(as_bytes(text));
+        payloads.append(i ? "," : "").append(hex(as_bytes(text)));
     }
     CHECK(fifty.at(3) == types);
     CHECK(fifty.at(10) == payloads);
@@ -612,7 +702,7 @@ TEST_CASE("vsock dissector: random and mangled records never make the script fai
         const std::string expected = columns.at(1) == "0" ? "" : "usbvsock";
         if (columns.at(0) != expected) FAIL_CHECK("frame " << frame << " decoded as " << columns.at(0));
     }
-    CHECK(frames_matching(path, script_failure_filter).empty());
+    CHECK(frames_matching(path, script_failure_filter()).empty());
     CHECK_FALSE(frames_matching(path, "usbvsock.bad_record && frame.len == 0").empty());
 }
 
@@ -628,7 +718,7 @@ TEST_CASE("vsock dissector: on a second pass the fragments point to the record t
     const auto rows = fields_by_frame(run);
     std::string fragment_frames;
     for (int frame = s.big_first; frame <= s.big_last; ++frame) {
-        fragment_frames += (frame == s.big_first ? "" : ",") + std::to_string(frame);
+        fragment_frames.append(frame == s.big_first ? "" : ",").append(std::to_string(frame));
         if (frame < s.big_last) CHECK(rows.at(frame).at(0) == std::to_string(s.big_last));
     }
     CHECK(rows.at(s.big_last).at(1) == fragment_frames);

@@ -17,7 +17,7 @@
 #include "cli/argument_reader.hpp"
 #include "cli/capture_arguments.hpp"
 #include "cli/commands.hpp"
-#include "pcap/pcap_writer.hpp"
+#include "capture/capture_file.hpp"
 #include "spice/spice_channel.hpp"
 
 namespace fs = std::filesystem;
@@ -34,8 +34,9 @@ struct RecordOptions {
 
 std::string usage() {
     return "usage: spicecap record DIR [options]\n\n"
-           "Writes one pcap file per SPICE channel (DIR/main.pcap, DIR/display.pcap, ...; a second channel of a type\n"
-           "is DIR/display1.pcap) and DIR/usbvsock.pcap from the daemon's live records, until Ctrl-C / SIGTERM.\n"
+           "Writes one capture file per SPICE channel (DIR/main.pcapng, DIR/display.pcapng, ...; a second channel of\n"
+           "a type is DIR/display1.pcapng) and DIR/usbvsock.pcapng from the daemon's live records, until Ctrl-C /\n"
+           "SIGTERM (.pcap files with --format pcap).\n"
            "Each file decodes as SPICE (or, with usb_vsock.lua, as USB vsock) on its own; the frames are the ones\n"
            "the SPICE capture interface shows in Wireshark. --channels or --filter record SPICE only.\n\n" +
            capture::capture_options_usage(std::nullopt, capture::OptionSyntax::command) +
@@ -73,72 +74,82 @@ std::variant<RecordOptions, int> parse(int argc, char** argv) {
     return o;
 }
 
-/// One pcap file per SPICE channel and one for USB vsock, opened when their first frame comes.
+/// One capture file per SPICE channel and one for USB vsock, opened when their first frame comes.
 class ChannelFiles final : public capture::FrameOutput {
 public:
-    ChannelFiles(fs::path directory, int vsock_link_type)
-        : directory_(std::move(directory)), vsock_link_type_(vsock_link_type) {}
+    ChannelFiles(fs::path directory, const capture::CaptureOptions& options)
+        : directory_(std::move(directory)), options_(options) {}
 
     Expected<Ok, std::string> write(const capture::FrameStream& stream, const FrameMeta& meta,
                                     std::span<const std::uint8_t> frame) override {
         auto file = file_for(stream);
         if (!file) return Unexpected{file.error()};
-        auto written = (*file)->writer.write(meta.timestamp_ns, frame);
-        if (!written) return Unexpected{"cannot write " + (*file)->path.string() + ": " + written.error()};
-        ++(*file)->frames;
-        (*file)->bytes += frame.size();
+        if (auto written = (*file)->capture.write(meta, frame); !written) {
+            return Unexpected{"cannot write " + (*file)->path.string() + ": " + written.error()};
+        }
+        (*file)->drops += meta.drops_before;
         return Ok{};
     }
 
     Expected<Ok, std::string> flush() override {
         for (auto& [name, file] : files_) {
-            if (auto flushed = file.writer.flush(); !flushed) {
+            if (auto flushed = file.capture.flush(); !flushed) {
                 return Unexpected{"cannot write " + file.path.string() + ": " + flushed.error()};
             }
         }
         return Ok{};
     }
 
-    /// Closes every file and prints what each holds.
+    /// Closes every file (pcapng: with the statistics of its stream) and prints what each holds.
     void close_and_report() {
         for (auto& [name, file] : files_) {
-            (void)file.writer.close();
-            std::printf("%-20s %8llu frames %12llu bytes\n", name.c_str(), static_cast<unsigned long long>(file.frames),
-                        static_cast<unsigned long long>(file.bytes));
+            capture::FileStatistics statistics;
+            statistics.received = statistics.filter_accepted = file.capture.frames();
+            statistics.dropped = file.drops;
+            statistics.comment = std::to_string(file.capture.frames()) + " frames; spicecapd dropped " +
+                                 std::to_string(file.drops) + " records of these streams for this recording";
+            std::printf("%-20s %8llu frames %12llu bytes\n", name.c_str(),
+                        static_cast<unsigned long long>(file.capture.frames()),
+                        static_cast<unsigned long long>(file.capture.bytes()));
+            (void)file.capture.close(statistics);
         }
-    }
-
-    /// The file name of a stream: "display.pcap", "display1.pcap", "usbvsock.pcap".
-    static std::string file_name(const capture::FrameStream& stream) {
-        if (stream.kind == StreamKind::usb_vsock) return "usbvsock.pcap";
-        const auto name = spice_channel_name(stream.channel_type);
-        return (name ? std::string(*name) : "channel" + std::to_string(stream.channel_type)) +
-               (stream.channel_id ? std::to_string(stream.channel_id) : std::string()) + ".pcap";
     }
 
 private:
     struct File {
         fs::path path;
-        PcapWriter writer;
-        std::uint64_t frames = 0;
-        std::uint64_t bytes = 0;
+        capture::CaptureFile capture;
+        std::uint64_t drops = 0;
     };
+
+    /// The file of a stream: "display.pcapng", "display1.pcapng", "usbvsock.pcapng" (".pcap" for pcap).
+    std::string file_name(const capture::FrameStream& stream) const {
+        const std::string extension = options_.format == capture::OutputFormat::pcap ? ".pcap" : ".pcapng";
+        if (stream.kind == StreamKind::usb_vsock) return "usbvsock" + extension;
+        const auto name = spice_channel_name(stream.channel_type);
+        return (name ? std::string(*name) : "channel" + std::to_string(stream.channel_type)) +
+               (stream.channel_id ? std::to_string(stream.channel_id) : std::string()) + extension;
+    }
 
     Expected<File*, std::string> file_for(const capture::FrameStream& stream) {
         const std::string name = file_name(stream);
         if (auto it = files_.find(name); it != files_.end()) return &it->second;
         const fs::path path = directory_ / name;
-        const bool vsock = stream.kind == StreamKind::usb_vsock;
-        auto writer = vsock ? PcapWriter::open_path(path.string(), vsock_link_type_,
-                                                    static_cast<int>(vsock::max_record_size))
-                            : PcapWriter::open_path(path.string(), kLinkTypeEthernet);
-        if (!writer) return Unexpected{"cannot write " + path.string() + ": " + writer.error()};
+        capture::CaptureOptions options = options_;
+        options.kind = stream.kind;
+        capture::FileInterface interface = capture::CaptureFile::interface_of(options);
+        if (stream.kind == StreamKind::spice) {
+            interface.description = "the SPICE " + std::string(spice_channel_name(stream.channel_type).value_or("?")) +
+                                    ":" + std::to_string(stream.channel_id) + " channel (spicecap record)";
+        }
+        auto file = capture::CaptureFile::open_path(path.string(), options, interface);
+        if (!file) return Unexpected{"cannot write " + path.string() + ": " + file.error()};
         std::fprintf(stderr, "spicecap record: writing %s\n", path.c_str());
-        return &files_.emplace(name, File{path, std::move(*writer)}).first->second;
+        return &files_.emplace(name, File{path, std::move(*file)}).first->second;
     }
 
     fs::path directory_;
-    int vsock_link_type_;
+    capture::CaptureOptions options_;
     std::map<std::string, File> files_;
 };
 
@@ -156,7 +167,7 @@ int record_command(int argc, char** argv) {
         return 1;
     }
     asio::io_context io;
-    ChannelFiles files(options.directory, options.capture.link_type);
+    ChannelFiles files(options.directory, options.capture);
 
     // One pipeline per interface, both writing into the folder.
     std::vector<StreamKind> kinds = {StreamKind::spice};

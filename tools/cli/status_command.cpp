@@ -105,10 +105,12 @@ void print_table(const json& status, std::ostream& out) {
         << pad("DROPPED", 10) << "BACKLOG\n";
     for (const json& s : status["subscribers"]) {
         std::string channels;
-        for (const json& c : s["channels"]) channels += (channels.empty() ? "" : ",") + c.get<std::string>();
+        // Appended piece by piece: `(... ? "" : ",") + string` makes GCC 12 -O3 warn wrongly (-Wrestrict).
+        for (const json& c : s["channels"]) channels.append(channels.empty() ? "" : ",").append(c.get<std::string>());
         std::string sessions;
         if (s["sessions"].is_array()) {
-            for (const json& id : s["sessions"]) sessions += (sessions.empty() ? "" : ",") + std::to_string(id.get<std::uint64_t>());
+            for (const json& id : s["sessions"])
+                sessions.append(sessions.empty() ? "" : ",").append(std::to_string(id.get<std::uint64_t>()));
         }
         out << pad(std::to_string(s.value("id", 0)), 12) << pad(s.value("kind", ""), 10)
             << pad(channels.empty() ? "all" : channels, 18) << pad(sessions.empty() ? "all" : sessions, 10)

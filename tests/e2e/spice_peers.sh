@@ -1,17 +1,24 @@
-# What the `spicecap tap` tests share (source after lib.sh): the real SPICE peers (qemu 7.2's
-# spice-server, spice-gtk through spice_client.py), a throwaway CA for TLS, and tshark captures of a
-# daemon's SPICE records through the installed extcap.
+# What the tests with real SPICE peers share (source after lib.sh): qemu 7.2's spice-server, spice-gtk
+# through spice_client.py, a throwaway CA for TLS, tshark captures of a daemon's SPICE records through the
+# installed extcap, and counting what Wireshark decodes. Used by real_spice_peer_test.sh (spicecap proxy
+# and replay) and the tap_*_test.sh tests.
 
 PYTHON=/usr/bin/python3  # the system Python, where python3-gi and SpiceClientGLib live
 COUNTS="$SOURCE_DIR/tests/e2e/spice_message_counts.py"
 CLIENT="$SOURCE_DIR/tests/e2e/spice_client.py"
 CLIENT_SECONDS=${CLIENT_SECONDS:-6}
 
+# Fails unless qemu and spice-gtk for Python are there (a peer that does not come up fails; nothing is skipped).
 require_spice_peers() {
   command -v qemu-system-x86_64 >/dev/null || fail "qemu-system-x86_64 is missing (tools/install-deps.sh installs qemu-system-x86)"
-  command -v openssl >/dev/null || fail "openssl is missing (tools/install-deps.sh installs it)"
   "$PYTHON" -c 'import gi; gi.require_version("SpiceClientGLib", "2.0"); from gi.repository import SpiceClientGLib' \
     2>"$WORK/gi.log" || fail "spice-gtk for Python is missing (python3-gi, gir1.2-spiceclientglib-2.0): $(tail -1 "$WORK/gi.log")"
+}
+
+# The same, plus what the tap tests need: openssl for a CA, and the preload library.
+require_tap_peers() {
+  require_spice_peers
+  command -v openssl >/dev/null || fail "openssl is missing (tools/install-deps.sh installs it)"
   [ -f "$BUILD_DIR/tools/tap/libspicecap-tap.so" ] || fail "$BUILD_DIR/tools/tap/libspicecap-tap.so is not built"
 }
 
