@@ -163,7 +163,7 @@ pass "the extcap killed with SIGKILL: its ssh and the remote stream ended by the
 # --- Wireshark's sshdump, custom command (docs/remote.md), run by the test user against the same sshd: its
 # own key and known_hosts in its home, as a person's would be.
 sshdump="$(tshark -G folders 2>/dev/null | awk -F'\t' '/[Ee]xtcap path/ {print $2}' | tr ':' '\n' |
-  while read -r dir; do [ -x "$dir/sshdump" ] && echo "$dir/sshdump"; done | head -1)"
+  while read -r dir; do if [ -x "$dir/sshdump" ]; then echo "$dir/sshdump"; fi; done | head -1)"
 [ -n "$sshdump" ] || fail "Wireshark's sshdump is missing (Debian's wireshark-common installs it)"
 cp "$CLIENT_KEY" "$REMOTE_HOME/.ssh/id_ed25519"
 cp "$SSH_DIR/known_hosts" "$REMOTE_HOME/.ssh/known_hosts"
