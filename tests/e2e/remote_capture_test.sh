@@ -8,6 +8,7 @@
 #     session): only the user's daemon and producers;
 #   - with the toolbar's pipes (the GUI): status and Log lines, the stream paced for the live packet list,
 #     nothing on stderr, and EOF on control-in stops it;
+#   - the Output format option (pcapng, pcap) reaches the remote stream;
 #   - the FIFO's reader leaving mid-stream ends it with status 0; the extcap killed with SIGKILL leaves no
 #     ssh here and nothing there;
 #   - Wireshark's own sshdump in its custom-command mode runs `spicecap stream` as docs/remote.md says, and
@@ -159,6 +160,23 @@ while kill -0 "$ssh_pid" 2>/dev/null; do
 done
 wait_for_no_stray_remote_processes 5
 pass "the extcap killed with SIGKILL: its ssh and the remote stream ended by themselves"
+
+# --- The Output format option reaches the remote stream, and its bytes reach the FIFO unchanged.
+for format in pcapng pcap; do
+  out="$WORK/format.$format"
+  "$EXTCAP" --capture --extcap-interface spice --fifo "$out" --history 600 --format "$format" "${REMOTE_OPTIONS[@]}" &
+  extcap_pid=$!
+  wait_for_spice_messages "$out" "$sent" 20
+  kill -TERM "$extcap_pid"
+  wait "$extcap_pid" || fail "--format $format: the remote capture ended with status $?"
+  magic=$(od -An -tx1 -N4 "$out" | tr -d ' ')
+  case "$format:$magic" in
+    pcapng:0a0d0d0a | pcap:4d3cb2a1 | pcap:a1b23c4d) ;;
+    *) fail "--format $format over ssh: the capture begins with $magic" ;;
+  esac
+done
+wait_for_no_stray_remote_processes 5
+pass "--format pcapng and pcap: the remote stream's format arrives as chosen"
 
 # --- Wireshark's sshdump, custom command (docs/remote.md), run by the test user against the same sshd: its
 # own key and known_hosts in its home, as a person's would be.
