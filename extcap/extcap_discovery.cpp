@@ -25,6 +25,7 @@ std::string dlts_text(const ExtcapOptions& options) {
 
 std::string config_text(const ExtcapOptions& options) {
     std::string out = capture::capture_options_extcap_config(options.capture.kind);
+    out += remote_options_extcap_config();
     // A validated text field, not a selector: Wireshark 4.0 parses no default for selectors and radios, so
     // neither Restore Defaults nor the field's reset button could put a selector back to "message".
     out += "arg {number=7}{call=--log-level}{display=Log level}{type=string}{default=message}"

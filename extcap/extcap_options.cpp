@@ -129,6 +129,11 @@ Expected<ExtcapOptions, std::string> parse_extcap_options(const std::vector<std:
             }
             continue;
         }
+        if (is_remote_option(name)) {
+            if (!inline_value && i + 1 >= args.size()) return Unexpected{name + " needs a value"};
+            apply_remote_option(options.remote, name, inline_value ? *inline_value : args[++i]);
+            continue;
+        }
         const auto rule = table.find(name);
         if (rule == table.end()) {
             // Unknown: ignore it, and its value if it seems to have one.
@@ -191,6 +196,10 @@ std::string extcap_usage() {
            "\n"
            "Capture options (the options dialog):\n" +
            capture::capture_options_usage(std::nullopt, capture::OptionSyntax::extcap) +
+           "\n"
+           "Remote (capture from spicecapd on another host over SSH; docs/remote.md):\n" +
+           remote_options_usage() +
+           "\n"
            "  --log-level LEVEL    error, warning, message, info, debug; default message\n"
            "  --log-file PATH      log here instead of stderr\n"
            "  --help, --version\n";

@@ -10,6 +10,7 @@
 
 #include "base/expected.hpp"
 #include "capture/capture_options.hpp"
+#include "remote_options.hpp"
 
 namespace spicecap::extcap {
 
@@ -50,6 +51,8 @@ struct ExtcapOptions {
     /// --log-level / --log-file: diagnostics (stderr by default; Wireshark keeps only 1 KiB of it).
     std::string log_level = "message";
     std::string log_file;
+    /// The Remote options: with a destination, the capture runs there over SSH (remote_capture.hpp).
+    RemoteOptions remote;
 
     /// Arguments that were not recognised (ignored, logged at debug level).
     std::vector<std::string> ignored;

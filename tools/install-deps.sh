@@ -19,8 +19,9 @@ declare -A groups=(
   # runtime, below); libbenchmark-dev the producer call cost in tests/bench.
   [tests]="tshark python3 xxd procps iproute2 dpkg-dev file help2man lintian systemd clang libbenchmark-dev"
   # qemu (SPICE server), spice-gtk for Python (client), remote-viewer on Xvfb, tcpdump (what the wire
-  # carried), openssl (a throwaway TLS CA), curl (a program that speaks no SPICE, for the tap), imagemagick.
-  [peers]="qemu-system-x86 python3-gi gir1.2-spiceclientglib-2.0 virt-viewer xvfb tcpdump openssl curl imagemagick"
+  # carried), openssl (a throwaway TLS CA), curl (a program that speaks no SPICE, for the tap), imagemagick;
+  # OpenSSH's server and client for the remote capture tests (an sshd of the test's own on 127.0.0.1).
+  [peers]="qemu-system-x86 python3-gi gir1.2-spiceclientglib-2.0 virt-viewer xvfb tcpdump openssl curl imagemagick openssh-server openssh-client"
   [gui]="WIRESHARK_QT xvfb xdotool x11-utils imagemagick fonts-dejavu-core"
   [compat]="debootstrap"
 )

@@ -29,7 +29,7 @@ check_program() {
 }
 
 check_program spicecapd "$SPICECAPD"
-for command in status demo record proxy replay send install uninstall tap; do
+for command in status demo record stream sessions proxy replay send install uninstall tap; do
   check_program "spicecap $command" "$SPICECAP" "$command"
 done
 check_program spicecap "$SPICECAP"

@@ -27,8 +27,10 @@ mkdir -p "$HOME" "$XDG_CONFIG_HOME" "$XDG_RUNTIME_DIR"
 chmod 0700 "$XDG_RUNTIME_DIR"
 export SPICECAP_SOCKET="$XDG_RUNTIME_DIR/spicecap/spicecapd.sock"
 
-# In the namespace above: each global folder tshark names is covered by a private copy (links to what it
-# holds), which this test may change and which vanishes with it.
+# In the namespace above: each global folder tshark names is covered by a private copy of what it holds,
+# which this test may change and which vanishes with it. A copy, not links: a link to the folder's own path
+# points at itself once the copy covers that path (sshdump, Wireshark's binary plugins: "Too many levels of
+# symbolic links"); the folders hold about 3 MiB.
 private_global_folders() {
   local folders dir n=0
   folders=$(tshark -G folders 2>/dev/null) || return 0
@@ -36,7 +38,7 @@ private_global_folders() {
     [ -d "$dir" ] || continue
     n=$((n + 1))
     mkdir -p "$WORK/global-$n"
-    cp -as "$dir/." "$WORK/global-$n/"
+    cp -a "$dir/." "$WORK/global-$n/"
     mount --bind "$WORK/global-$n" "$dir"
   done
 }

@@ -287,6 +287,31 @@ void extcap_options_seeds() {
     }
 }
 
+// --- remote_replies: what another host sends back over ssh (fuzz_remote_replies.cpp) -----------------------
+
+void remote_replies_seeds() {
+    const auto seed = [](std::uint8_t what, std::uint8_t status, std::string_view text) {
+        Bytes bytes = {what, status};
+        bytes.insert(bytes.end(), text.begin(), text.end());
+        return bytes;
+    };
+    write_seed("remote_replies", "host_key_unknown",
+               seed(0, 255, "No ED25519 host key is known for [127.0.0.1]:2222 and you have requested strict "
+                            "checking.\r\nHost key verification failed.\r\n"));
+    write_seed("remote_replies", "permission_denied", seed(0, 255, "me@127.0.0.1: Permission denied (publickey).\r\n"));
+    write_seed("remote_replies", "connection_refused",
+               seed(0, 255, "ssh: connect to host 127.0.0.1 port 2222: Connection refused\r\n"));
+    write_seed("remote_replies", "no_spicecap", seed(0, 127, "sh: 1: exec: spicecap: not found\n"));
+    write_seed("remote_replies", "no_daemon",
+               seed(0, 1, "spicecap stream: cannot reach spicecapd at /tmp/s.sock (No such file or directory): start "
+                          "it with `spicecapd &`.\n"));
+    write_seed("remote_replies", "sessions",
+               seed(1, 0, "Welcome\n[{\"id\":1,\"label\":\"vm1\",\"name\":\"ryll\",\"pid\":42,\"channels\":"
+                          "[{\"kind\":\"spice\",\"channel\":\"main\"}]},{\"id\":2,\"label\":\"dev\","
+                          "\"channels\":[{\"kind\":\"usbvsock\"}]}]\n"));
+    write_seed("remote_replies", "destination", seed(2, 0, "me@[2001:db8::1]:2222"));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -301,6 +326,7 @@ int main(int argc, char** argv) {
     spice_parser_seeds();
     extcap_options_seeds();
     capture_replay_seeds();
+    remote_replies_seeds();
     std::cout << "seeds written under " << g_root << "\n";
     return 0;
 }

@@ -19,6 +19,8 @@ constexpr Subcommand kSubcommands[] = {
     {"status", "show the daemon's sessions, channels, subscribers and drops", spicecap::cli::status_command},
     {"demo", "play a scripted SPICE (or --vsock USB vsock) session into the daemon", spicecap::cli::demo_command},
     {"record", "write one pcap file per channel from the daemon's live records", spicecap::cli::record_command},
+    {"stream", "write a live capture to standard output (for pipes and SSH)", spicecap::cli::stream_command},
+    {"sessions", "print the daemon's sessions as JSON (for programs)", spicecap::cli::sessions_command},
     {"proxy", "SPICE proxy that reports every message passing through it", spicecap::cli::proxy_command},
     {"tap", "run a SPICE client or server (remote-viewer, qemu) with every message reported", spicecap::cli::tap_command},
     {"replay", "send the SPICE traffic of a pcap/pcapng capture to the daemon", spicecap::cli::replay_command},
