@@ -14,7 +14,7 @@
 #include "base/byte_size_text.hpp"
 #include "capture/capture_pipeline.hpp"
 #include "control_pipes.hpp"
-#include "remote_capture.hpp"
+#include "remote/remote_capture.hpp"
 #include "capture/stream_output.hpp"
 
 namespace spicecap::extcap {
@@ -158,7 +158,7 @@ void Capture::stop(int exit_code, const std::string& why, LogLevel level) {
 }  // namespace
 
 int run_capture(const ExtcapOptions& options, Log& log) {
-    // With a Remote destination the capture runs there, and ssh relays its stream (remote_capture.hpp).
+    // With a Remote destination the capture runs there, and ssh relays its stream (remote/remote_capture.hpp).
     if (options.remote.enabled()) return run_remote_capture(options, log);
     Capture capture(options, log);
     return capture.run();

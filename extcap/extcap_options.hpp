@@ -10,7 +10,7 @@
 
 #include "base/expected.hpp"
 #include "capture/capture_options.hpp"
-#include "remote_options.hpp"
+#include "remote/remote_options.hpp"
 
 namespace spicecap::extcap {
 
@@ -51,7 +51,7 @@ struct ExtcapOptions {
     /// --log-level / --log-file: diagnostics (stderr by default; Wireshark keeps only 1 KiB of it).
     std::string log_level = "message";
     std::string log_file;
-    /// The Remote options: with a destination, the capture runs there over SSH (remote_capture.hpp).
+    /// The Remote options: with a destination, the capture runs there over SSH (remote/remote_capture.hpp).
     RemoteOptions remote;
 
     /// Arguments that were not recognised (ignored, logged at debug level).

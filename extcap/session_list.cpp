@@ -6,8 +6,8 @@
 
 #include "extcap_discovery.hpp"
 #include "client/control_client.hpp"
-#include "ssh_command.hpp"
-#include "ssh_process.hpp"
+#include "remote/ssh_command.hpp"
+#include "remote/ssh_process.hpp"
 
 namespace spicecap::extcap {
 namespace {

@@ -1,4 +1,4 @@
-// Fuzz target: what another host sends back to the extcap's remote capture (extcap/ssh_command.hpp,
+// Fuzz target: what another host sends back to the extcap's remote capture (extcap/remote/ssh_command.hpp,
 // extcap/session_list.hpp): ssh's and the remote spicecap's stderr with an exit status, made into the one
 // sentence Wireshark's error dialog shows; the output of `spicecap sessions` there, made into the session
 // selector's lines; and the SSH destination a person types.
@@ -17,7 +17,7 @@
 #include "extcap_options.hpp"
 #include "fuzz_check.hpp"
 #include "session_list.hpp"
-#include "ssh_command.hpp"
+#include "remote/ssh_command.hpp"
 
 using namespace spicecap::extcap;
 

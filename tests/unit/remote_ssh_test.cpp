@@ -11,7 +11,7 @@
 #include "extcap_discovery.hpp"
 #include "extcap_options.hpp"
 #include "session_list.hpp"
-#include "ssh_command.hpp"
+#include "remote/ssh_command.hpp"
 
 using namespace spicecap;
 using namespace spicecap::extcap;
