@@ -43,11 +43,8 @@ grep -q "reporting to spicecapd" "$WORK/proxy.out" || fail "spicecap proxy is no
 timeout $((CLIENT_SECONDS + 20)) "$PYTHON" "$CLIENT" 127.0.0.1 "$PROXY_PORT" "$CLIENT_SECONDS" \
   >"$WORK/client.out" 2>"$WORK/client.err" \
   || fail "the spice-gtk client failed: $(cat "$WORK/client.out"; grep -v CRITICAL "$WORK/client.err" | head -20)"
-opened=$(grep "^channels opened:" "$WORK/client.out" | cut -d: -f2-)
-for channel in main:0 display:0 inputs:0 cursor:0 playback:0 record:0 usbredir:0 port:0; do
-  grep -qw "$channel" <<<"$opened" || fail "the client did not open $channel (opened:$opened)"
-done
-pass "spice-gtk opened every channel through the proxy:$opened"
+require_every_channel_opened "$WORK/client.out"
+pass "spice-gtk opened every channel through the proxy:$OPENED"
 
 stop_process "$PROXY_PID" TERM
 [ "$STOPPED_STATUS" -eq 0 ] || fail "spicecap proxy exited with status $STOPPED_STATUS on SIGTERM: $(cat "$WORK/proxy.err")"
@@ -56,7 +53,7 @@ stop_process "$TCPDUMP_PID" INT
 stop_spice_capture "$PROXY_CAPTURE" "$WORK/proxy.pcapng"
 cat "$WORK/proxy.out"
 grep -q "0 packets dropped by kernel" "$WORK/tcpdump.log" || fail "tcpdump lost packets: $(cat "$WORK/tcpdump.log")"
-for channel in $opened; do
+for channel in $OPENED; do
   grep -q "^$channel opened (client 127.0.0.1:" "$WORK/proxy.out" || fail "the proxy did not report $channel opened"
   grep -q "^$channel (client 127.0.0.1:[0-9]*) closed after" "$WORK/proxy.out" || fail "the proxy did not report $channel closed"
 done

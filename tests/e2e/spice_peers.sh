@@ -22,6 +22,16 @@ require_tap_peers() {
   [ -f "$BUILD_DIR/tools/tap/libspicecap-tap.so" ] || fail "$BUILD_DIR/tools/tap/libspicecap-tap.so is not built"
 }
 
+# Fails unless spice_client.py's output file $1 says it opened every channel qemu offers; $2, if given,
+# ends the failure's sentence (" over TLS"). Sets OPENED to the list it printed.
+require_every_channel_opened() {
+  OPENED=$(grep "^channels opened:" "$1" | cut -d: -f2-)
+  local channel
+  for channel in main:0 display:0 inputs:0 cursor:0 playback:0 record:0 usbredir:0 port:0; do
+    grep -qw "$channel" <<<"$OPENED" || fail "the client did not open $channel${2:-} (opened:$OPENED)"
+  done
+}
+
 free_port() { "$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 # Waits (up to $2 s) until something listens on TCP port $1; fails if process $3 died meanwhile.

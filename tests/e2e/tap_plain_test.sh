@@ -29,11 +29,8 @@ CLIENT_PID=$!
 client_status=0
 wait "$CLIENT_PID" || client_status=$?
 [ "$client_status" -eq 0 ] || fail "the tapped spice-gtk client failed ($client_status): $(cat "$WORK/client.out"; grep -v CRITICAL "$WORK/client.err" | head -20)"
-opened=$(grep "^channels opened:" "$WORK/client.out" | cut -d: -f2-)
-for channel in main:0 display:0 inputs:0 cursor:0 playback:0 record:0 usbredir:0 port:0; do
-  grep -qw "$channel" <<<"$opened" || fail "the client did not open $channel (opened:$opened)"
-done
-pass "the tapped spice-gtk client opened every channel and exited 0:$opened"
+require_every_channel_opened "$WORK/client.out"
+pass "the tapped spice-gtk client opened every channel and exited 0:$OPENED"
 if grep -q "spicecap-tap" "$WORK/client.err"; then fail "the tap complained: $(grep spicecap-tap "$WORK/client.err")"; fi
 
 sleep 1  # tcpdump drops what is still in its capture buffer when interrupted: let it drain first

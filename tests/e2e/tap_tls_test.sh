@@ -33,11 +33,8 @@ pass "QEMU under spicecap tap: SPICE over TLS only, on 127.0.0.1:$TLS_PORT"
   "$PYTHON" "$CLIENT" 127.0.0.1 "$TLS_PORT" "$CLIENT_SECONDS" --tls "$WORK/pki/ca-cert.pem" \
   >"$WORK/client.out" 2>"$WORK/client.err" \
   || fail "the tapped spice-gtk client failed over TLS: $(cat "$WORK/client.out"; grep -v CRITICAL "$WORK/client.err" | head -20)"
-opened=$(grep "^channels opened:" "$WORK/client.out" | cut -d: -f2-)
-for channel in main:0 display:0 inputs:0 cursor:0 playback:0 record:0 usbredir:0 port:0; do
-  grep -qw "$channel" <<<"$opened" || fail "the client did not open $channel over TLS (opened:$opened)"
-done
-pass "the tapped client opened every channel over TLS:$opened"
+require_every_channel_opened "$WORK/client.out" " over TLS"
+pass "the tapped client opened every channel over TLS:$OPENED"
 
 stop_process "$QEMU_PID" TERM
 [ "$STOPPED_STATUS" -eq 0 ] || fail "the tapped QEMU exited with status $STOPPED_STATUS on SIGTERM: $(cat "$WORK/qemu.log")"
